@@ -1,0 +1,45 @@
+namespace RealtimeAgents.Contracts;
+
+/// <summary>The hub's path and method names: one place for server, SDKs and tests.</summary>
+public static class HubMethods
+{
+    /// <summary>Path of the SignalR hub.</summary>
+    public const string Path = "/hubs/agents";
+
+    /// <summary>(SubmitTaskRequest) → SubmitTaskResult.</summary>
+    public const string SubmitTask = "SubmitTask";
+    /// <summary>(taskId, cursor?) → SubscribeResult; events follow on <see cref="Event"/>.</summary>
+    public const string Subscribe = "Subscribe";
+    /// <summary>(taskId) → void.</summary>
+    public const string Unsubscribe = "Unsubscribe";
+    /// <summary>(taskId, reason?) → void.</summary>
+    public const string Interrupt = "Interrupt";
+    /// <summary>(threadId, text, policy?) → SendMessageResult.</summary>
+    public const string SendMessage = "SendMessage";
+    /// <summary>(taskId) → TaskInfo.</summary>
+    public const string GetTask = "GetTask";
+    /// <summary>(threadId) → ThreadInfo; new tasks follow on <see cref="ThreadTask"/>.</summary>
+    public const string SubscribeThread = "SubscribeThread";
+
+    /// <summary>Server → client: one AgentEvent.</summary>
+    public const string Event = "event";
+    /// <summary>Server → client: a ThreadTaskNotice.</summary>
+    public const string ThreadTask = "threadTask";
+    /// <summary>Server → client: a subscription ended without its terminal event (SubscriptionEnded).</summary>
+    public const string SubscriptionEnded = "subscriptionEnded";
+}
+
+/// <summary>
+/// Sent when the server stops a subscription early (the client fell too far behind, or events
+/// it needed were trimmed); the client resubscribes from <paramref name="Cursor"/>.
+/// </summary>
+public sealed record SubscriptionEnded(string TaskId, string Reason, string Cursor);
+
+/// <summary>Cursor spellings accepted by Subscribe.</summary>
+public static class Cursors
+{
+    /// <summary>From the first event (null and "" mean the same).</summary>
+    public const string Start = "0-0";
+    /// <summary>Only events appended after the subscription starts.</summary>
+    public const string Live = "$";
+}
