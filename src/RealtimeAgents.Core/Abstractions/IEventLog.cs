@@ -1,0 +1,74 @@
+using System.Text.Json;
+using RealtimeAgents.Contracts;
+
+namespace RealtimeAgents.Core;
+
+/// <summary>
+/// The per-task event stream: the source of truth every subscriber replays from.
+/// </summary>
+/// <remarks>
+/// Guarantees every implementation must keep (the conformance suite checks them):
+/// <list type="bullet">
+/// <item>Append is atomic per task: it assigns the next <c>seq</c> (1, 2, 3, … with no holes), a
+/// strictly increasing id, stores the event, and publishes it to live listeners, in one step, so
+/// live listeners of one task see events in append order and never before they are readable.</item>
+/// <item>The stream has an epoch: the id of its first entry ever. A stream that expires and is
+/// written again starts a new epoch, so a cursor from the old one is recognisably stale.</item>
+/// <item>Retention: at most about <c>MaxLength</c> entries are kept (the oldest are trimmed and
+/// <see cref="EventStreamInfo.MaxDeletedId"/> advances); after a terminal event the stream
+/// expires after the configured TTL.</item>
+/// </list>
+/// </remarks>
+public interface IEventLog
+{
+    /// <summary>Appends one event and publishes it; returns it with its seq and id.</summary>
+    ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="maxCount"/> events with ids strictly greater than <paramref name="after"/>, in order.</summary>
+    ValueTask<IReadOnlyList<AgentEvent>> ReadAsync(string taskId, StreamId after, int maxCount,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>The stream's position and retention, or null when no stream exists (never written, or expired).</summary>
+    ValueTask<EventStreamInfo?> GetInfoAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts delivering events appended to the task from now on to <paramref name="listener"/>,
+    /// in order. Delivery is best effort: when the implementation may have dropped events (a
+    /// reconnect), it calls <see cref="IEventListener.OnMissed"/> and the listener heals by reading.
+    /// Works before the stream exists. Dispose to stop.
+    /// </summary>
+    ValueTask<IAsyncDisposable> SubscribeAsync(string taskId, IEventListener listener,
+        CancellationToken cancellationToken = default);
+}
+
+/// <summary>Receives a task's live events. Called on the publisher's path: must not block.</summary>
+public interface IEventListener
+{
+    /// <summary>One live event.</summary>
+    void OnEvent(AgentEvent agentEvent);
+
+    /// <summary>Live events may have been lost; read the log to catch up.</summary>
+    void OnMissed();
+}
+
+/// <summary>A snapshot of a task's stream.</summary>
+/// <param name="Epoch">The id of the stream's first entry ever; changes when the stream is recreated.</param>
+/// <param name="FirstId">The oldest retained entry.</param>
+/// <param name="LastId">The newest entry.</param>
+/// <param name="LastSeq">The seq of the newest entry.</param>
+/// <param name="MaxDeletedId">The greatest id trimmed away (0-0 when nothing was).</param>
+/// <param name="Length">Retained entries.</param>
+/// <param name="Terminal">True once a terminal event was appended.</param>
+public sealed record EventStreamInfo(StreamId Epoch, StreamId FirstId, StreamId LastId, long LastSeq,
+    StreamId MaxDeletedId, long Length, bool Terminal);
+
+/// <summary>Retention of task streams.</summary>
+public sealed class EventLogOptions
+{
+    /// <summary>Entries kept per task before the oldest are trimmed (approximately, on Redis).</summary>
+    public int MaxLength { get; set; } = 20_000;
+
+    /// <summary>How long a stream lives after its terminal event.</summary>
+    public TimeSpan TerminalTtl { get; set; } = TimeSpan.FromMinutes(10);
+}

@@ -1,0 +1,211 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Threading.Channels;
+using RealtimeAgents.Contracts;
+
+namespace RealtimeAgents.Core.Runtime;
+
+/// <summary>
+/// What a running agent sees of its task, and the only way it writes events. Text, reasoning and
+/// tool calls are blocks: start one, write deltas to it, end it. The context remembers open
+/// blocks so the runtime can close them before the terminal event whatever the agent did.
+/// Appends are serialized: the agent and the control pump (injected messages) share one order.
+/// </summary>
+public sealed class AgentContext
+{
+    private readonly IEventLog _log;
+    private readonly SemaphoreSlim _appendLock = new(1, 1);
+    private readonly List<Block> _open = [];
+    private readonly Channel<UserMessageData> _inbox = Channel.CreateUnbounded<UserMessageData>();
+    private readonly CancellationToken _runtimeToken;
+    private int _nextBlock;
+
+    internal AgentContext(IEventLog log, TaskRecord task, int attempt, CancellationToken runtimeToken)
+    {
+        _log = log;
+        _runtimeToken = runtimeToken;
+        TaskId = task.TaskId;
+        ThreadId = task.ThreadId;
+        Input = task.Input;
+        Attempt = attempt;
+        Options = task.OptionsJson is null ? null : JsonDocument.Parse(task.OptionsJson).RootElement.Clone();
+    }
+
+    /// <summary>The task.</summary>
+    public string TaskId { get; }
+    /// <summary>Its thread.</summary>
+    public string ThreadId { get; }
+    /// <summary>The user's input.</summary>
+    public string Input { get; }
+    /// <summary>1 on the first run, higher when a worker died and the task was retried.</summary>
+    public int Attempt { get; }
+    /// <summary>The agent options from the request (a JSON object), or null.</summary>
+    public JsonElement? Options { get; }
+
+    /// <summary>
+    /// Messages the user sent into this task while it runs (SendMessage with the inject policy).
+    /// Each is already in the stream as user.message when it arrives here.
+    /// </summary>
+    public ChannelReader<UserMessageData> Messages => _inbox.Reader;
+
+    /// <summary>Reports a phase (thinking, acting, …).</summary>
+    public async ValueTask StatusAsync(string phase, string? label = null) =>
+        await AppendAsync(EventKinds.Status, new StatusData(phase, label), ContractsJsonContext.Default.StatusData).ConfigureAwait(false);
+
+    /// <summary>Opens a text message.</summary>
+    public async ValueTask<TextBlock> StartTextAsync(string role = "assistant")
+    {
+        var block = new TextBlock(this, NewId("msg"), EventKinds.TextDelta, EventKinds.TextEnd);
+        await AppendAsync(EventKinds.TextStart, new TextData(block.MessageId, Role: role), ContractsJsonContext.Default.TextData, open: block).ConfigureAwait(false);
+        return block;
+    }
+
+    /// <summary>Opens a reasoning block.</summary>
+    public async ValueTask<TextBlock> StartReasoningAsync()
+    {
+        var block = new TextBlock(this, NewId("rsn"), EventKinds.ReasoningDelta, EventKinds.ReasoningEnd);
+        await AppendAsync(EventKinds.ReasoningStart, new TextData(block.MessageId), ContractsJsonContext.Default.TextData, open: block).ConfigureAwait(false);
+        return block;
+    }
+
+    /// <summary>Opens a tool call.</summary>
+    public async ValueTask<ToolCallBlock> StartToolCallAsync(string toolName, string? toolCallId = null)
+    {
+        var block = new ToolCallBlock(this, toolCallId ?? NewId("call"));
+        await AppendAsync(EventKinds.ToolStart, new ToolCallData(block.ToolCallId, ToolName: toolName), ContractsJsonContext.Default.ToolCallData, open: block).ConfigureAwait(false);
+        return block;
+    }
+
+    private string NewId(string prefix) => $"{prefix}_{TaskId[^Math.Min(8, TaskId.Length)..]}_{Attempt}_{Interlocked.Increment(ref _nextBlock)}";
+
+    internal async ValueTask<AgentEvent> AppendAsync<T>(string kind, T data, JsonTypeInfo<T> type, Block? open = null, Block? close = null)
+    {
+        var element = JsonSerializer.SerializeToElement(data, type);
+        await _appendLock.WaitAsync(_runtimeToken).ConfigureAwait(false);
+        try
+        {
+            if (close is not null)
+            {
+                lock (_open)
+                {
+                    if (!_open.Remove(close)) throw new InvalidOperationException($"{kind}: the block is not open");
+                }
+            }
+            var ev = await _log.AppendAsync(TaskId, ThreadId, kind, element, Clock.UnixMs(), _runtimeToken).ConfigureAwait(false);
+            if (open is not null)
+            {
+                lock (_open) _open.Add(open);
+            }
+            return ev;
+        }
+        finally
+        {
+            _appendLock.Release();
+        }
+    }
+
+    internal void EnsureOpen(Block block, string kind)
+    {
+        lock (_open)
+        {
+            if (!_open.Contains(block)) throw new InvalidOperationException($"{kind}: the block is already ended");
+        }
+    }
+
+    /// <summary>Ends every open block, newest first (the runtime calls this before a terminal event).</summary>
+    internal async ValueTask CloseOpenBlocksAsync()
+    {
+        while (true)
+        {
+            Block? last;
+            lock (_open) last = _open.Count > 0 ? _open[^1] : null;
+            if (last is null) return;
+            await last.EndCoreAsync().ConfigureAwait(false);
+        }
+    }
+
+    internal async ValueTask InjectAsync(ControlMessage message)
+    {
+        var data = new UserMessageData(message.Id, message.Text ?? "");
+        await AppendAsync(EventKinds.UserMessage, data, ContractsJsonContext.Default.UserMessageData).ConfigureAwait(false);
+        _inbox.Writer.TryWrite(data);
+    }
+
+    /// <summary>Base of the framed blocks.</summary>
+    public abstract class Block
+    {
+        internal abstract ValueTask EndCoreAsync();
+    }
+
+    /// <summary>A text message or a reasoning block.</summary>
+    public sealed class TextBlock : Block
+    {
+        private readonly AgentContext _context;
+        private readonly string _deltaKind;
+        private readonly string _endKind;
+
+        internal TextBlock(AgentContext context, string messageId, string deltaKind, string endKind)
+        {
+            _context = context;
+            MessageId = messageId;
+            _deltaKind = deltaKind;
+            _endKind = endKind;
+        }
+
+        /// <summary>The block's id.</summary>
+        public string MessageId { get; }
+
+        /// <summary>Appends a piece of text.</summary>
+        public async ValueTask WriteAsync(string delta)
+        {
+            _context.EnsureOpen(this, _deltaKind);
+            await _context.AppendAsync(_deltaKind, new TextData(MessageId, delta), ContractsJsonContext.Default.TextData).ConfigureAwait(false);
+        }
+
+        /// <summary>Closes the block.</summary>
+        public ValueTask EndAsync() => EndCoreAsync();
+
+        internal override async ValueTask EndCoreAsync() =>
+            await _context.AppendAsync(_endKind, new TextData(MessageId), ContractsJsonContext.Default.TextData, close: this).ConfigureAwait(false);
+    }
+
+    /// <summary>A tool call: stream its arguments, end it with the parsed input, then report the result.</summary>
+    public sealed class ToolCallBlock : Block
+    {
+        private readonly AgentContext _context;
+
+        internal ToolCallBlock(AgentContext context, string toolCallId)
+        {
+            _context = context;
+            ToolCallId = toolCallId;
+        }
+
+        /// <summary>The call's id.</summary>
+        public string ToolCallId { get; }
+
+        /// <summary>Appends a piece of the JSON arguments.</summary>
+        public async ValueTask ArgsAsync(string delta)
+        {
+            _context.EnsureOpen(this, EventKinds.ToolArgs);
+            await _context.AppendAsync(EventKinds.ToolArgs, new ToolCallData(ToolCallId, Delta: delta), ContractsJsonContext.Default.ToolCallData).ConfigureAwait(false);
+        }
+
+        /// <summary>Closes the call with its parsed input.</summary>
+        public async ValueTask EndAsync(JsonElement? input) =>
+            await _context.AppendAsync(EventKinds.ToolEnd, new ToolCallData(ToolCallId, Input: input), ContractsJsonContext.Default.ToolCallData, close: this).ConfigureAwait(false);
+
+        /// <summary>Reports the tool's output (after <see cref="EndAsync"/>).</summary>
+        public async ValueTask ResultAsync(JsonElement output, bool isError = false) =>
+            await _context.AppendAsync(EventKinds.ToolResult, new ToolResultData(ToolCallId, output, isError), ContractsJsonContext.Default.ToolResultData).ConfigureAwait(false);
+
+        internal override ValueTask EndCoreAsync() => EndAsync(null);
+    }
+}
+
+/// <summary>Wall-clock time as the event model stamps it.</summary>
+public static class Clock
+{
+    /// <summary>Unix milliseconds with a sub-millisecond fraction.</summary>
+    public static double UnixMs() =>
+        (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerMillisecond;
+}

@@ -1,0 +1,266 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Core.Runtime;
+
+namespace RealtimeAgents.Core;
+
+/// <summary>Told about each new task so thread watchers can be notified.</summary>
+public interface ITaskNotifier
+{
+    /// <summary>A task was created in a thread.</summary>
+    ValueTask TaskCreatedAsync(ThreadTaskNotice notice, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The operations behind the hub and the HTTP endpoints: validate, check ownership, then act.
+/// Every refusal is a <see cref="RealtimeAgentsException"/> thrown before anything changes.
+/// Someone else's task or thread is reported exactly like a missing one.
+/// </summary>
+public sealed partial class TaskService(
+    ITaskStore store,
+    ITaskQueue queue,
+    IEventLog log,
+    IControlChannel control,
+    AgentRegistry agents,
+    IEnumerable<ITaskNotifier> notifiers,
+    IOptions<TaskOptions> options,
+    ILogger<TaskService> logger)
+{
+    private readonly TaskOptions _options = options.Value;
+
+    /// <summary>Creates a task (or returns the one with the same idempotency key) and queues it.</summary>
+    public async Task<SubmitTaskResult> SubmitAsync(string owner, SubmitTaskRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrEmpty(request.Agent) || !agents.Contains(request.Agent))
+        {
+            throw RealtimeAgentsException.Invalid(
+                $"Unknown agent '{Truncate(request.Agent)}'. Available: {string.Join(", ", agents.Names)}.");
+        }
+        ValidateText(request.Input, "Input");
+        string? optionsJson = ValidateOptions(request.Options);
+        agents.ValidateOptions(request.Agent, request.Options);
+        if (request.IdempotencyKey is { } key &&
+            (key.Length == 0 || key.Length > _options.MaxIdempotencyKeyLength || key.Any(char.IsControl)))
+        {
+            throw RealtimeAgentsException.Invalid(
+                $"The idempotency key must be 1–{_options.MaxIdempotencyKeyLength} printable characters.");
+        }
+        string threadId;
+        if (request.ThreadId is null)
+        {
+            threadId = Ids.NewThreadId();
+        }
+        else
+        {
+            if (!Ids.IsValid(request.ThreadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
+            var thread = await store.GetThreadAsync(request.ThreadId, ct).ConfigureAwait(false);
+            if (thread is not null && thread.Owner != owner) throw RealtimeAgentsException.ThreadNotFound(request.ThreadId);
+            threadId = request.ThreadId;
+        }
+        var task = await CreateAndStartAsync(owner, threadId, request.Agent, request.Input, optionsJson,
+            request.IdempotencyKey, pending: false, ct).ConfigureAwait(false);
+        return new SubmitTaskResult(task.TaskId, task.ThreadId);
+    }
+
+    /// <summary>The caller's task, or not_found.</summary>
+    public async Task<TaskRecord> GetOwnedAsync(string owner, string? taskId, CancellationToken ct = default)
+    {
+        if (!Ids.IsValid(taskId)) throw RealtimeAgentsException.Invalid("The task id is malformed.");
+        var task = await store.GetAsync(taskId!, ct).ConfigureAwait(false);
+        if (task is null || task.Owner != owner) throw RealtimeAgentsException.TaskNotFound(taskId!);
+        return task;
+    }
+
+    /// <summary>GetTask.</summary>
+    public async Task<TaskInfo> GetTaskAsync(string owner, string? taskId, CancellationToken ct = default) =>
+        ToInfo(await GetOwnedAsync(owner, taskId, ct).ConfigureAwait(false));
+
+    /// <summary>
+    /// Interrupts a task. A running or queued task gets the interrupt through the control channel
+    /// (kept, so a worker that has not subscribed yet still sees it); a task waiting in its thread
+    /// is cancelled here, since no worker holds it. Interrupting an ended task does nothing.
+    /// </summary>
+    public async Task InterruptAsync(string owner, string? taskId, string? reason, CancellationToken ct = default)
+    {
+        var task = await GetOwnedAsync(owner, taskId, ct).ConfigureAwait(false);
+        if (reason is { Length: > 1024 }) throw RealtimeAgentsException.Invalid("The reason is longer than 1024 characters.");
+        await InterruptCoreAsync(task, reason ?? "interrupted by the user", ct).ConfigureAwait(false);
+    }
+
+    private async Task InterruptCoreAsync(TaskRecord task, string reason, CancellationToken ct)
+    {
+        if (TaskStates.IsTerminal(task.Status)) return;
+        if (task.Status == TaskStates.Pending)
+        {
+            var data = JsonSerializer.SerializeToElement(new TaskCancelledData(reason), ContractsJsonContext.Default.TaskCancelledData);
+            await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Cancelled,
+                EndedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ct).ConfigureAwait(false);
+            await log.AppendAsync(task.TaskId, task.ThreadId, EventKinds.TaskCancelled, data, Clock.UnixMs(), ct).ConfigureAwait(false);
+            return;
+        }
+        await control.SendAsync(task.TaskId, new ControlMessage(Ids.NewMessageId(), ControlMessage.Interrupt, Reason: reason), ct)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A new user message in a thread, handled by policy while a task of the thread is active:
+    /// interrupt (cancel it, start a new task), enqueue (start after it), reject (refuse), inject
+    /// (deliver into it). With no active task every policy starts a new task.
+    /// </summary>
+    public async Task<SendMessageResult> SendMessageAsync(string owner, string? threadId, string? text, string? policy,
+        CancellationToken ct = default)
+    {
+        policy = string.IsNullOrEmpty(policy) ? MessagePolicies.Interrupt : policy;
+        if (!MessagePolicies.IsKnown(policy))
+        {
+            throw RealtimeAgentsException.Invalid(
+                $"Unknown policy '{Truncate(policy)}'. Use interrupt, enqueue, reject or inject.");
+        }
+        if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
+        ValidateText(text, "Message");
+        var thread = await store.GetThreadAsync(threadId!, ct).ConfigureAwait(false);
+        if (thread is null || thread.Owner != owner) throw RealtimeAgentsException.ThreadNotFound(threadId!);
+
+        TaskRecord? active = null, latest = null;
+        for (int i = thread.TaskIds.Count - 1; i >= 0; i--)
+        {
+            var t = await store.GetAsync(thread.TaskIds[i], ct).ConfigureAwait(false);
+            if (t is null) continue;
+            latest ??= t;
+            if (!TaskStates.IsTerminal(t.Status)) { active = t; break; }
+        }
+        string agent = latest?.Agent ?? thread.Agent;
+        string? optionsJson = latest?.OptionsJson;
+        bool waitForActive = false;
+        if (active is not null)
+        {
+            switch (policy)
+            {
+                case MessagePolicies.Reject:
+                    throw new RealtimeAgentsException(ErrorCodes.Conflict,
+                        $"Task '{active.TaskId}' is still running in this thread; the message was rejected.");
+                case MessagePolicies.Inject:
+                    string messageId = Ids.NewMessageId();
+                    await control.SendAsync(active.TaskId, new ControlMessage(messageId, ControlMessage.Message, Text: text), ct)
+                        .ConfigureAwait(false);
+                    return new SendMessageResult(thread.ThreadId, active.TaskId, "injected", messageId);
+                case MessagePolicies.Interrupt:
+                    await InterruptCoreAsync(active, "superseded by a new message", ct).ConfigureAwait(false);
+                    break;
+                default:
+                    waitForActive = true;
+                    break;
+            }
+        }
+        var task = await CreateAndStartAsync(owner, thread.ThreadId, agent, text!, optionsJson, null, waitForActive, ct)
+            .ConfigureAwait(false);
+        return new SendMessageResult(thread.ThreadId, task.TaskId, waitForActive ? "queued" : "started", Ids.NewMessageId());
+    }
+
+    /// <summary>The caller's thread with its tasks, or not_found.</summary>
+    public async Task<ThreadInfo> GetThreadAsync(string owner, string? threadId, CancellationToken ct = default)
+    {
+        if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
+        var thread = await store.GetThreadAsync(threadId!, ct).ConfigureAwait(false);
+        if (thread is null || thread.Owner != owner) throw RealtimeAgentsException.ThreadNotFound(threadId!);
+        var tasks = new List<TaskInfo>(thread.TaskIds.Count);
+        foreach (var id in thread.TaskIds)
+        {
+            if (await store.GetAsync(id, ct).ConfigureAwait(false) is { } t) tasks.Add(ToInfo(t));
+        }
+        return new ThreadInfo(thread.ThreadId, thread.Agent, tasks);
+    }
+
+    /// <summary>
+    /// Called by the worker after a task ended: starts the oldest task waiting in the thread
+    /// (the enqueue policy), unless another of the thread's tasks is still active.
+    /// </summary>
+    public async Task StartNextInThreadAsync(string threadId, CancellationToken ct = default)
+    {
+        var thread = await store.GetThreadAsync(threadId, ct).ConfigureAwait(false);
+        if (thread is null) return;
+        foreach (var id in thread.TaskIds)
+        {
+            var t = await store.GetAsync(id, ct).ConfigureAwait(false);
+            if (t is null || TaskStates.IsTerminal(t.Status)) continue;
+            if (t.Status != TaskStates.Pending) return; // one is queued or running already
+            await store.UpdateAsync(t.TaskId, new TaskUpdate(Status: TaskStates.Queued), ct).ConfigureAwait(false);
+            await queue.EnqueueAsync(t.TaskId, ct).ConfigureAwait(false);
+            LogPromoted(logger, t.TaskId, threadId);
+            return;
+        }
+    }
+
+    private async Task<TaskRecord> CreateAndStartAsync(string owner, string threadId, string agent, string input,
+        string? optionsJson, string? idempotencyKey, bool pending, CancellationToken ct)
+    {
+        var record = new TaskRecord
+        {
+            TaskId = Ids.NewTaskId(),
+            ThreadId = threadId,
+            Owner = owner,
+            Agent = agent,
+            Input = input,
+            OptionsJson = optionsJson,
+            Status = pending ? TaskStates.Pending : TaskStates.Queued,
+            CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            IdempotencyKey = idempotencyKey,
+        };
+        var creation = await store.CreateAsync(record, ct).ConfigureAwait(false);
+        if (!creation.Created) return creation.Task;
+        // The first event exists before anyone can subscribe, so a client sees "queued" at once.
+        var queued = JsonSerializer.SerializeToElement(
+            new StatusData(pending ? StatusPhases.Waiting : StatusPhases.Queued, pending ? "waiting for the running task" : null),
+            ContractsJsonContext.Default.StatusData);
+        await log.AppendAsync(record.TaskId, threadId, EventKinds.Status, queued, Clock.UnixMs(), ct).ConfigureAwait(false);
+        if (!pending) await queue.EnqueueAsync(record.TaskId, ct).ConfigureAwait(false);
+        LogSubmitted(logger, record.TaskId, agent, threadId);
+        var notice = new ThreadTaskNotice(threadId, record.TaskId, agent, record.Status, input);
+        foreach (var notifier in notifiers) await notifier.TaskCreatedAsync(notice, ct).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>Maps a record to the wire shape.</summary>
+    public static TaskInfo ToInfo(TaskRecord t) => new()
+    {
+        TaskId = t.TaskId, ThreadId = t.ThreadId, Agent = t.Agent, Status = t.Status, Input = t.Input,
+        Attempt = t.Attempt, CreatedAt = t.CreatedAt, StartedAt = t.StartedAt, EndedAt = t.EndedAt,
+    };
+
+    private void ValidateText(string? text, string what)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw RealtimeAgentsException.Invalid($"{what} is empty.");
+        int bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > _options.MaxInputBytes)
+        {
+            throw new RealtimeAgentsException(ErrorCodes.LimitExceeded,
+                $"{what} is {bytes} bytes; the limit is {_options.MaxInputBytes} bytes.");
+        }
+    }
+
+    private string? ValidateOptions(JsonElement? options)
+    {
+        if (options is not { } o || o.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) return null;
+        if (o.ValueKind != JsonValueKind.Object) throw RealtimeAgentsException.Invalid("Options must be a JSON object.");
+        string json = o.GetRawText();
+        if (Encoding.UTF8.GetByteCount(json) > _options.MaxOptionsBytes)
+        {
+            throw new RealtimeAgentsException(ErrorCodes.LimitExceeded, $"Options are larger than {_options.MaxOptionsBytes} bytes.");
+        }
+        return json;
+    }
+
+    private static string Truncate(string? s) => s is null ? "" : s.Length <= 40 ? s : s[..40] + "…";
+
+    [LoggerMessage(EventId = 10, EventName = "TaskSubmitted", Level = LogLevel.Debug,
+        Message = "Task {TaskId} submitted to agent {Agent} in thread {ThreadId}.")]
+    private static partial void LogSubmitted(ILogger logger, string taskId, string agent, string threadId);
+
+    [LoggerMessage(EventId = 11, EventName = "TaskPromoted", Level = LogLevel.Debug,
+        Message = "Task {TaskId} was waiting in thread {ThreadId} and is now queued.")]
+    private static partial void LogPromoted(ILogger logger, string taskId, string threadId);
+}
