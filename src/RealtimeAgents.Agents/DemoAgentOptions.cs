@@ -1,0 +1,58 @@
+using System.Text.Json;
+using RealtimeAgents.Core;
+
+namespace RealtimeAgents.Agents;
+
+/// <summary>
+/// Knobs of the demo agent, read from the task's options object (camelCase). Out-of-range
+/// values are refused with a clear message before anything is written.
+/// </summary>
+public sealed record DemoAgentOptions
+{
+    /// <summary>Answer tokens (1–100,000; default 60).</summary>
+    public int Tokens { get; init; } = 60;
+    /// <summary>Pause between answer tokens (0–10,000 ms; default 40).</summary>
+    public int TokenIntervalMs { get; init; } = 40;
+    /// <summary>Pause before the first answer token, like a model's latency (0–60,000 ms; default 300).</summary>
+    public int FirstTokenDelayMs { get; init; } = 300;
+    /// <summary>Tool calls before answering (0–10; default 2).</summary>
+    public int ToolCalls { get; init; } = 2;
+    /// <summary>Pause for each tool to "run" (0–60,000 ms; default 250).</summary>
+    public int ToolDelayMs { get; init; } = 250;
+    /// <summary>Write a reasoning block first (default true).</summary>
+    public bool Reasoning { get; init; } = true;
+    /// <summary>Throw after this many answer tokens (default: never).</summary>
+    public int? FailAfter { get; init; }
+
+    /// <summary>Parses the options object; unknown members are ignored.</summary>
+    public static DemoAgentOptions Parse(JsonElement? options)
+    {
+        var o = new DemoAgentOptions();
+        if (options is not { ValueKind: JsonValueKind.Object } json) return o;
+        return o with
+        {
+            Tokens = Int(json, "tokens", 1, 100_000) ?? o.Tokens,
+            TokenIntervalMs = Int(json, "tokenIntervalMs", 0, 10_000) ?? o.TokenIntervalMs,
+            FirstTokenDelayMs = Int(json, "firstTokenDelayMs", 0, 60_000) ?? o.FirstTokenDelayMs,
+            ToolCalls = Int(json, "toolCalls", 0, 10) ?? o.ToolCalls,
+            ToolDelayMs = Int(json, "toolDelayMs", 0, 60_000) ?? o.ToolDelayMs,
+            Reasoning = json.TryGetProperty("reasoning", out var r) ? r.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw RealtimeAgentsException.Invalid("Option 'reasoning' must be true or false."),
+            } : o.Reasoning,
+            FailAfter = Int(json, "failAfter", 0, 100_000),
+        };
+    }
+
+    private static int? Int(JsonElement json, string name, int min, int max)
+    {
+        if (!json.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i) || i < min || i > max)
+        {
+            throw RealtimeAgentsException.Invalid($"Option '{name}' must be a whole number from {min} to {max}.");
+        }
+        return i;
+    }
+}

@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.SignalR;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
+using RealtimeAgents.Core.Relay;
+
+namespace RealtimeAgents.Server.Hubs;
+
+/// <summary>
+/// The SignalR face of the product. Every method validates before it acts; refusals reach the
+/// client as a HubException with a readable message (see <see cref="ErrorFilter"/>). Events of
+/// subscribed tasks arrive on the client method "event".
+/// </summary>
+public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions) : Hub
+{
+    /// <summary>The caller's identity; tasks belong to it.</summary>
+    private string Owner => Context.UserIdentifier ?? Identity.Anonymous;
+
+    /// <summary>Creates a task and queues it for a worker.</summary>
+    public Task<SubmitTaskResult> SubmitTask(SubmitTaskRequest request) =>
+        tasks.SubmitAsync(Owner, request ?? throw RealtimeAgentsException.Invalid("The request is missing."), Context.ConnectionAborted);
+
+    /// <summary>
+    /// Streams the task's events after <paramref name="cursor"/> (null or "0-0" from the start,
+    /// "$" live only, an event id strictly after it) and then live, to the client method "event".
+    /// Subscribing again to the same task replaces the earlier subscription.
+    /// </summary>
+    public async Task<SubscribeResult> Subscribe(string taskId, string? cursor)
+    {
+        if (!Cursor.TryParse(cursor, out var position))
+        {
+            throw RealtimeAgentsException.Invalid("The cursor is malformed: use null, \"0-0\", \"$\" or an event id like \"1732200000000-0\".");
+        }
+        var task = await tasks.GetOwnedAsync(Owner, taskId, Context.ConnectionAborted).ConfigureAwait(false);
+        var sink = new HubEventSink(subscriptions.HubContext, Context.ConnectionId);
+        var subscription = await relay.SubscribeAsync(task.TaskId, position, sink, Context.ConnectionAborted).ConfigureAwait(false);
+        await subscriptions.AddAsync(Context.ConnectionId, subscription).ConfigureAwait(false);
+        return new SubscribeResult(task.TaskId, task.Status, subscription.Recovered, subscription.Cursor, subscription.Epoch);
+    }
+
+    /// <summary>Stops the subscription to the task (nothing happens if there is none).</summary>
+    public async Task Unsubscribe(string taskId)
+    {
+        if (!Ids.IsValid(taskId)) throw RealtimeAgentsException.Invalid("The task id is malformed.");
+        await subscriptions.RemoveAsync(Context.ConnectionId, taskId).ConfigureAwait(false);
+    }
+
+    /// <summary>Interrupts the task: it ends with task.cancelled.</summary>
+    public Task Interrupt(string taskId, string? reason) =>
+        tasks.InterruptAsync(Owner, taskId, reason, Context.ConnectionAborted);
+
+    /// <summary>Sends a user message into a thread with a policy: interrupt (default), enqueue, reject or inject.</summary>
+    public Task<SendMessageResult> SendMessage(string threadId, string text, string? policy) =>
+        tasks.SendMessageAsync(Owner, threadId, text, policy, Context.ConnectionAborted);
+
+    /// <summary>The task's metadata.</summary>
+    public Task<TaskInfo> GetTask(string taskId) =>
+        tasks.GetTaskAsync(Owner, taskId, Context.ConnectionAborted);
+
+    /// <summary>The thread's tasks so far; each new task of the thread follows on "threadTask".</summary>
+    public async Task<ThreadInfo> SubscribeThread(string threadId)
+    {
+        var thread = await tasks.GetThreadAsync(Owner, threadId, Context.ConnectionAborted).ConfigureAwait(false);
+        await Groups.AddToGroupAsync(Context.ConnectionId, HubTaskNotifier.ThreadGroup(thread.ThreadId), Context.ConnectionAborted)
+            .ConfigureAwait(false);
+        return thread;
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        await subscriptions.RemoveConnectionAsync(Context.ConnectionId).ConfigureAwait(false);
+        await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Identities used when authentication is off.</summary>
+public static class Identity
+{
+    /// <summary>The owner of every task in development mode without authentication.</summary>
+    public const string Anonymous = "anonymous";
+}
