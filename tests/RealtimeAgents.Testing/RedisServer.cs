@@ -206,6 +206,7 @@ public sealed partial class RedisServer : IAsyncDisposable
             "--logfile", LogFile,
             "--daemonize", "no",
             "--appendonly", _options.AppendOnly ? "yes" : "no",
+            "--enable-debug-command", "local",
         ];
         foreach (string arg in args)
         {

@@ -189,6 +189,10 @@ internal sealed class RedisConnection : IAsyncDisposable
             {
                 await Send("CLIENT", ["SETNAME", _options.ClientName], deadline, cancellationToken).ConfigureAwait(false);
             }
+
+            // Without HELLO nothing above proves the server will serve us (e.g. requirepass and no password
+            // configured): find out now, not on the first real command.
+            await Send("PING", [], deadline, cancellationToken).ConfigureAwait(false);
         }
 
         if (_options.Database != 0)

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+
+namespace RealtimeAgents.Redis.Tests;
+
+/// <summary>Handshake options and the multiplexed connection under concurrency.</summary>
+public class ConnectionTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    [Fact]
+    public async Task TenThousandConcurrentCalls_From50Tasks_EachGetTheirOwnReply()
+    {
+        await using RedisClient client = await TestClients.ConnectAsync(redis.Server);
+        string p = RedisServer.UniquePrefix();
+        var mismatches = new ConcurrentBag<string>();
+
+        Task[] tasks = Enumerable.Range(0, 50).Select(t => Task.Run(async () =>
+        {
+            string counter = $"{p}counter:{t}";
+            for (int i = 1; i <= 100; i++)
+            {
+                // Three interleaved command shapes per iteration: an integer, a write and a bulk read.
+                ValueTask<long> incr = client.IncrAsync(counter);
+                ValueTask<bool> set = client.SetAsync($"{p}v:{t}:{i}", $"value-{t}-{i}");
+                long n = await incr;
+                await set;
+                string? value = await client.GetAsync($"{p}v:{t}:{i}");
+                if (n != i)
+                {
+                    mismatches.Add($"task {t}: INCR gave {n}, expected {i}");
+                }
+
+                if (value != $"value-{t}-{i}")
+                {
+                    mismatches.Add($"task {t}: GET gave {value}");
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(tasks).DefaultTimeout(30_000);
+
+        Assert.Empty(mismatches);
+        Assert.Equal(0, client.Pending);
+    }
+
+    [Fact]
+    public async Task ManyCallsStartedBeforeAnyAwait_ArePipelinedAndMatchedInOrder()
+    {
+        await using RedisClient client = await TestClients.ConnectAsync(redis.Server);
+        string key = RedisServer.UniquePrefix() + "n";
+        var pending = new List<Task<long>>();
+        for (int i = 0; i < 10_000; i++)
+        {
+            pending.Add(client.IncrAsync(key).AsTask());
+        }
+
+        long[] results = await Task.WhenAll(pending).DefaultTimeout(30_000);
+        Assert.Equal(Enumerable.Range(1, 10_000).Select(i => (long)i), results);
+    }
+
+    [Fact]
+    public async Task CancelledToken_FailsTheCall_AndTheConnectionStaysInStep()
+    {
+        await using RedisClient client = await TestClients.ConnectAsync(redis.Server);
+        string key = RedisServer.UniquePrefix() + "k";
+        await client.SetAsync(key, "v").DefaultTimeout();
+
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync(key, cancelled.Token).DefaultTimeout());
+
+        // A call cancelled while its reply is in flight: DEBUG SLEEP holds the server so the cancel lands first.
+        using var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        Task<RedisReply> sleeping = client.ExecuteAsync("DEBUG", ["SLEEP", "0.3"], soon.Token).AsTask();
+        Task<string?> after = client.GetAsync(key).AsTask();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeping.DefaultTimeout());
+        Assert.Equal("v", await after.DefaultTimeout());
+        Assert.Equal("v", await client.GetAsync(key).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Database_IsSelectedOnConnect()
+    {
+        await using RedisClient db5 = await TestClients.ConnectAsync(redis.Server, configure: o => o.Database = 5);
+        await using RedisClient db0 = await TestClients.ConnectAsync(redis.Server);
+        string key = RedisServer.UniquePrefix() + "db";
+        await db5.SetAsync(key, "five").DefaultTimeout();
+        Assert.Null(await db0.GetAsync(key).DefaultTimeout());
+        Assert.Equal("five", await db5.GetAsync(key).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task ConnectingToNothing_FailsWithConnectionException_OrRetriesInBackground()
+    {
+        var dead = new RedisOptions { Host = "127.0.0.1", Port = 1, ConnectTimeout = TimeSpan.FromSeconds(1) };
+        await Assert.ThrowsAsync<RedisConnectionException>(() => RedisClient.ConnectAsync(dead).DefaultTimeout());
+
+        dead.AbortOnConnectFail = false;
+        dead.WhenDisconnected = RedisDisconnectedBehavior.FailFast;
+        await using RedisClient client = await RedisClient.ConnectAsync(dead).DefaultTimeout();
+        Assert.False(client.IsConnected);
+        await Assert.ThrowsAsync<RedisConnectionException>(() => client.PingAsync().AsTask().DefaultTimeout());
+    }
+}
+
+/// <summary>AUTH with an ACL user and a password, and a Unix socket: servers of their own.</summary>
+public class AuthenticationTests
+{
+    [Theory]
+    [InlineData(RedisProtocol.Resp2)]
+    [InlineData(RedisProtocol.Resp3)]
+    public async Task UserAndPassword_AreSentOnConnect_AndWrongOnesFail(RedisProtocol protocol)
+    {
+        await using RedisServer server = await RedisServer.StartAsync(new RedisServerOptions
+        {
+            Password = "topsecret",
+            ExtraArgs = ["--requirepass", "topsecret", "--user", "app", "on", ">apppass", "~*", "&*", "+@all"],
+        }).DefaultTimeout();
+
+        await using (RedisClient byPassword = await TestClients.ConnectAsync(server, protocol, o => o.Password = "topsecret"))
+        {
+            await byPassword.PingAsync().DefaultTimeout();
+        }
+
+        await using (RedisClient byUser = await TestClients.ConnectAsync(server, protocol, o => (o.User, o.Password) = ("app", "apppass")))
+        {
+            Assert.Equal("app", (await byUser.ExecuteAsync("ACL", "WHOAMI").DefaultTimeout()).AsString());
+        }
+
+        var wrong = await Assert.ThrowsAsync<RedisConnectionException>(() => TestClients.ConnectAsync(server, protocol, o => o.Password = "nope"));
+        Assert.Contains("WRONGPASS", wrong.Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAsync<RedisConnectionException>(() => TestClients.ConnectAsync(server, protocol));
+    }
+
+    [Fact]
+    public async Task UnixSocket_Works()
+    {
+        string socket = Path.Combine(Path.GetTempPath(), "ra-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+        await using RedisServer server = await RedisServer.StartAsync(new RedisServerOptions { ExtraArgs = ["--unixsocket", socket, "--unixsocketperm", "700"] }).DefaultTimeout();
+        await using RedisClient client = await RedisClient.ConnectAsync("unix://" + socket).DefaultTimeout();
+        await client.SetAsync("k", "over a unix socket").DefaultTimeout();
+        Assert.Equal("over a unix socket", await client.GetAsync("k").DefaultTimeout());
+    }
+}

@@ -1,0 +1,36 @@
+namespace RealtimeAgents.Redis.Tests;
+
+internal static class TestClients
+{
+    /// <summary>Options for a test: short timeouts and fast reconnects so failures show in seconds.</summary>
+    public static RedisOptions Options(RedisServer server, RedisProtocol protocol = RedisProtocol.Resp3, Action<RedisOptions>? configure = null)
+    {
+        RedisOptions options = RedisOptions.Parse(server.ConnectionString);
+        options.Protocol = protocol;
+        options.CommandTimeout = TimeSpan.FromSeconds(3);
+        options.ConnectTimeout = TimeSpan.FromSeconds(2);
+        options.ReconnectMinDelay = TimeSpan.FromMilliseconds(20);
+        options.ReconnectMaxDelay = TimeSpan.FromMilliseconds(250);
+        options.DisconnectedWaitTimeout = TimeSpan.FromSeconds(5);
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public static Task<RedisClient> ConnectAsync(RedisServer server, RedisProtocol protocol = RedisProtocol.Resp3, Action<RedisOptions>? configure = null) =>
+        RedisClient.ConnectAsync(Options(server, protocol, configure)).DefaultTimeout();
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or the timeout passes.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, int timeoutMs = 10_000, string? because = null)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition().DefaultTimeout())
+        {
+            if (watch.ElapsedMilliseconds > timeoutMs)
+            {
+                Assert.Fail($"Condition not met within {timeoutMs} ms. {because}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
