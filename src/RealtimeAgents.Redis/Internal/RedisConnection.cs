@@ -223,6 +223,7 @@ internal sealed class RedisConnection : IAsyncDisposable
 
         PendingCommand pending = _pool.Rent();
         bool startSender;
+        bool deferSend;
         short version;
         lock (_sync)
         {
@@ -250,12 +251,23 @@ internal sealed class RedisConnection : IAsyncDisposable
             Enqueue(pending);
             startSender = !_sending;
             _sending = true;
+            deferSend = _count > 1;
         }
 
         _counters.CommandSent();
         if (startSender)
         {
-            _ = SendLoopAsync();
+            if (deferSend)
+            {
+                // Other replies are still due, so the server is busy with earlier commands and sending this
+                // one a moment later costs nothing; meanwhile the callers those replies wake up get to append
+                // theirs, and one socket write carries them all.
+                ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.SendLoopAsync(), this, preferLocal: false);
+            }
+            else
+            {
+                _ = SendLoopAsync();
+            }
         }
 
         reply = new ValueTask<RedisReply>(pending, version);

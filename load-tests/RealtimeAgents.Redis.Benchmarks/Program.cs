@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using RealtimeAgents.Redis;
+using RealtimeAgents.Testing;
+
+// Compares our client with redis-benchmark (C, hand-tuned event loop) against the same local redis-server:
+//  1. pipelined throughput: 50 concurrent callers doing XADD, vs redis-benchmark -c 50 -P 16;
+//  2. single-caller round trip: sequential PING, vs redis-benchmark -c 1 -P 1.
+// Several rounds each; medians are reported. Usage: [--rounds N] [--ops N] [--latency-ops N] [--no-doc] [--inline]
+
+var settings = Settings.Parse(args);
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+
+await using RedisServer server = await RedisServer.StartAsync();
+Console.WriteLine($"redis-server pid {server.Pid} on port {server.Port}; {Environment.ProcessorCount} cores; {settings.Rounds} rounds");
+
+RedisOptions options = RedisOptions.Parse(server.ConnectionString);
+options.InlineContinuations = settings.Inline;
+await using RedisClient client = await RedisClient.ConnectAsync(options);
+
+var ourThroughput = new List<double>();
+var benchThroughput = new List<double>();
+var ourP50 = new List<double>();
+var ourP99 = new List<double>();
+var benchP50 = new List<double>();
+var benchP99 = new List<double>();
+
+// Warm-up: JIT, tiered compilation, socket buffers.
+await XAddThroughput(client, "bench:warm", 50, 200_000);
+await PingLatency(client, 5_000);
+await client.DelAsync("bench:warm");
+
+for (int round = 1; round <= settings.Rounds; round++)
+{
+    double ours = await XAddThroughput(client, "bench:ours", 50, settings.Ops);
+    await client.DelAsync("bench:ours");
+    Csv theirs = RunRedisBenchmark(server.Port, $"-c 50 -P 16 -n {settings.Ops} --csv XADD bench:theirs * f v");
+    await client.DelAsync("bench:theirs");
+    ourThroughput.Add(ours);
+    benchThroughput.Add(theirs.Rps);
+
+    (double p50, double p99) = await PingLatency(client, settings.LatencyOps);
+    Csv single = RunRedisBenchmark(server.Port, $"-c 1 -P 1 -n {settings.LatencyOps} --precision 3 --csv PING");
+    ourP50.Add(p50);
+    ourP99.Add(p99);
+    benchP50.Add(single.P50Ms * 1000);
+    benchP99.Add(single.P99Ms * 1000);
+    Console.WriteLine($"round {round}: XADD ours {ours:N0}/s, redis-benchmark {theirs.Rps:N0}/s | PING p50 ours {p50:F1} us, redis-benchmark {single.P50Ms * 1000:F1} us | p99 {p99:F1} vs {single.P99Ms * 1000:F1} us");
+}
+
+string table = Report(settings, ourThroughput, benchThroughput, ourP50, benchP50, ourP99, benchP99);
+Console.WriteLine();
+Console.WriteLine(table);
+if (settings.WriteDoc)
+{
+    WriteIntoDoc(table);
+}
+
+static async Task<double> XAddThroughput(RedisClient client, string key, int callers, int totalOps)
+{
+    int remaining = totalOps;
+    var deadline = Stopwatch.StartNew();
+    var watch = Stopwatch.StartNew();
+    int done = 0;
+    Task[] workers = [.. Enumerable.Range(0, callers).Select(_ => Task.Run(async () =>
+    {
+        while (Interlocked.Decrement(ref remaining) >= 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await client.XAddAsync(key, [("f", "v")]);
+            Interlocked.Increment(ref done);
+        }
+    }))];
+    await Task.WhenAll(workers);
+    return done / watch.Elapsed.TotalSeconds;
+}
+
+static async Task<(double P50Us, double P99Us)> PingLatency(RedisClient client, int calls)
+{
+    var samples = new double[calls];
+    for (int i = 0; i < calls; i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        await client.PingAsync();
+        samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+    }
+
+    Array.Sort(samples);
+    return (samples[calls / 2], samples[(int)(calls * 0.99)]);
+}
+
+static Csv RunRedisBenchmark(int port, string arguments)
+{
+    var start = new ProcessStartInfo("redis-benchmark", $"-p {port} {arguments}")
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        UseShellExecute = false,
+    };
+    using Process process = Process.Start(start) ?? throw new InvalidOperationException("redis-benchmark did not start (apt-get install -y redis-tools).");
+    string output = process.StandardOutput.ReadToEnd();
+    process.WaitForExit();
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    string row = output.Split('\n').Last(l => l.StartsWith('"') && !l.StartsWith("\"test\"", StringComparison.Ordinal));
+    string[] cells = [.. row.Split("\",\"").Select(c => c.Trim('"', '\r'))];
+    return new Csv(double.Parse(cells[1], CultureInfo.InvariantCulture), double.Parse(cells[4], CultureInfo.InvariantCulture), double.Parse(cells[6], CultureInfo.InvariantCulture));
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+static string Report(Settings s, List<double> ourTp, List<double> benchTp, List<double> ourP50, List<double> benchP50, List<double> ourP99, List<double> benchP99)
+{
+    var sb = new StringBuilder();
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}; redis-server and redis-benchmark 7.0.15 on loopback; {s.Rounds} rounds, medians.");
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Continuations: {(s.Inline ? "inline on the reader (InlineContinuations = true)" : "thread pool (the default)")}.");
+    sb.AppendLine();
+    sb.AppendLine("| measure | ours | redis-benchmark | ours / redis-benchmark | target |");
+    sb.AppendLine("|---|---|---|---|---|");
+    double tp = Median(ourTp), btp = Median(benchTp);
+    sb.AppendLine(CultureInfo.InvariantCulture, $"| XADD throughput, 50 callers (ours) vs -c 50 -P 16, {s.Ops:N0} ops | {tp:N0} ops/s | {btp:N0} ops/s | {tp / btp:F2}x | >= 0.5x |");
+    double p50 = Median(ourP50), bp50 = Median(benchP50);
+    sb.AppendLine(CultureInfo.InvariantCulture, $"| PING round trip p50, 1 caller vs -c 1 -P 1, {s.LatencyOps:N0} calls | {p50:F1} us | {bp50:F1} us | {p50 / bp50:F2}x | <= 1.3x |");
+    double p99 = Median(ourP99), bp99 = Median(benchP99);
+    sb.AppendLine(CultureInfo.InvariantCulture, $"| PING round trip p99 | {p99:F1} us | {bp99:F1} us | {p99 / bp99:F2}x | |");
+    sb.AppendLine();
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Per round, XADD ops/s ours: {string.Join(", ", ourTp.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))}; redis-benchmark: {string.Join(", ", benchTp.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))}.");
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Per round, PING p50 us ours: {string.Join(", ", ourP50.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}; redis-benchmark: {string.Join(", ", benchP50.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}.");
+    return sb.ToString();
+}
+
+static void WriteIntoDoc(string table)
+{
+    string? dir = AppContext.BaseDirectory;
+    while (dir is not null && !File.Exists(Path.Combine(dir, "RealtimeAgents.sln")))
+    {
+        dir = Path.GetDirectoryName(dir);
+    }
+
+    if (dir is null)
+    {
+        Console.WriteLine("Repository root not found; docs/redis-client.md not updated.");
+        return;
+    }
+
+    string path = Path.Combine(dir, "docs", "redis-client.md");
+    const string begin = "<!-- benchmark:begin -->";
+    const string end = "<!-- benchmark:end -->";
+    string doc = File.Exists(path) ? File.ReadAllText(path) : $"# Redis client\n\n## Benchmark\n\n{begin}\n{end}\n";
+    int b = doc.IndexOf(begin, StringComparison.Ordinal);
+    int e = doc.IndexOf(end, StringComparison.Ordinal);
+    if (b < 0 || e < b)
+    {
+        doc += $"\n## Benchmark\n\n{begin}\n{end}\n";
+        b = doc.IndexOf(begin, StringComparison.Ordinal);
+        e = doc.IndexOf(end, StringComparison.Ordinal);
+    }
+
+    string stamped = $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project load-tests/RealtimeAgents.Redis.Benchmarks`.\n\n{table}";
+    doc = string.Concat(doc.AsSpan(0, b + begin.Length), "\n", stamped, doc.AsSpan(e));
+    File.WriteAllText(path, doc);
+    Console.WriteLine($"Updated {path}");
+}
+
+internal readonly record struct Csv(double Rps, double P50Ms, double P99Ms);
+
+internal sealed record Settings(int Rounds, int Ops, int LatencyOps, bool WriteDoc, bool Inline)
+{
+    public static Settings Parse(string[] args)
+    {
+        int rounds = 5, ops = 200_000, latencyOps = 20_000;
+        bool doc = true, inline = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--ops": ops = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--latency-ops": latencyOps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--no-doc": doc = false; break;
+                case "--inline": inline = true; break;
+                default: throw new ArgumentException($"Unknown argument {args[i]}");
+            }
+        }
+
+        return new Settings(rounds, ops, latencyOps, doc, inline);
+    }
+}
