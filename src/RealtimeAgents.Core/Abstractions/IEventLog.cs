@@ -12,6 +12,10 @@ namespace RealtimeAgents.Core;
 /// <item>Append is atomic per task: it assigns the next <c>seq</c> (1, 2, 3, … with no holes), a
 /// strictly increasing id, stores the event, and publishes it to live listeners, in one step, so
 /// live listeners of one task see events in append order and never before they are readable.</item>
+/// <item>Fencing: an append that carries an attempt number raises the stream's fence to it; an
+/// append from an attempt below the fence fails with <see cref="StaleAttemptException"/> and
+/// writes nothing. A worker that lost its task to a retry can therefore not write into the
+/// retry's events. Appends with attempt 0 (the hub's own) are not fenced.</item>
 /// <item>The stream has an epoch: the id of its first entry ever. A stream that expires and is
 /// written again starts a new epoch, so a cursor from the old one is recognisably stale.</item>
 /// <item>Retention: at most about <c>MaxLength</c> entries are kept (the oldest are trimmed and
@@ -22,8 +26,15 @@ namespace RealtimeAgents.Core;
 public interface IEventLog
 {
     /// <summary>Appends one event and publishes it; returns it with its seq and id.</summary>
+    /// <param name="taskId">The task.</param>
+    /// <param name="threadId">Its thread.</param>
+    /// <param name="kind">One of EventKinds.</param>
+    /// <param name="data">The kind's payload.</param>
+    /// <param name="ts">Emit time, unix ms.</param>
+    /// <param name="attempt">The writer's attempt for fencing; 0 for writers outside any attempt.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts,
-        CancellationToken cancellationToken = default);
+        int attempt = 0, CancellationToken cancellationToken = default);
 
     /// <summary>Up to <paramref name="maxCount"/> events with ids strictly greater than <paramref name="after"/>, in order.</summary>
     ValueTask<IReadOnlyList<AgentEvent>> ReadAsync(string taskId, StreamId after, int maxCount,
@@ -40,6 +51,14 @@ public interface IEventLog
     /// </summary>
     ValueTask<IAsyncDisposable> SubscribeAsync(string taskId, IEventListener listener,
         CancellationToken cancellationToken = default);
+}
+
+/// <summary>An append came from an attempt older than the stream's fence: another worker owns the task now.</summary>
+public sealed class StaleAttemptException(string taskId, int attempt, int fence)
+    : Exception($"Task '{taskId}': attempt {attempt} may not write; attempt {fence} owns the stream.")
+{
+    /// <summary>The newest attempt.</summary>
+    public int Fence { get; } = fence;
 }
 
 /// <summary>Receives a task's live events. Called on the publisher's path: must not block.</summary>

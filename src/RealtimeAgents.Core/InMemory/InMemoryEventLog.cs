@@ -28,7 +28,7 @@ public sealed class InMemoryEventLog : IEventLog
 
     /// <inheritdoc />
     public ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts,
-        CancellationToken cancellationToken = default)
+        int attempt = 0, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         SweepExpired();
@@ -43,6 +43,11 @@ public sealed class InMemoryEventLog : IEventLog
                     stream.Removed = true;
                     _streams.TryRemove(new KeyValuePair<string, TaskStream>(taskId, stream));
                     continue;
+                }
+                if (attempt > 0)
+                {
+                    if (attempt < stream.Fence) throw new StaleAttemptException(taskId, attempt, stream.Fence);
+                    stream.Fence = attempt;
                 }
                 long ms = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 var id = ms > stream.LastId.Ms ? new StreamId(ms, 0) : stream.LastId.Next();
@@ -151,6 +156,7 @@ public sealed class InMemoryEventLog : IEventLog
         public StreamId Epoch;
         public StreamId LastId;
         public long LastSeq;
+        public int Fence;
         public StreamId MaxDeletedId;
         public bool Terminal;
         public long ExpiresAt = long.MaxValue;

@@ -23,6 +23,13 @@ public sealed class RelayOptions
 
     /// <summary>Events read from the log per request.</summary>
     public int ReadPageSize { get; set; } = 500;
+
+    /// <summary>
+    /// When the live feed has been silent this long, read the log anyway. A live event lost
+    /// without notice is found by the next one's seq; this finds it when no next one comes
+    /// (the lost one was the last).
+    /// </summary>
+    public TimeSpan IdleCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -90,8 +97,22 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         try
         {
             if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
-            while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            while (true)
             {
+                if (!reader.TryPeek(out _))
+                {
+                    bool more;
+                    try
+                    {
+                        more = await reader.WaitToReadAsync(ct).AsTask().WaitAsync(_options.IdleCheckInterval, ct).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
+                        continue;
+                    }
+                    if (!more) return;
+                }
                 if (Interlocked.Exchange(ref sub.Missed, 0) == 1)
                 {
                     while (reader.TryRead(out _)) { }

@@ -17,13 +17,11 @@ public sealed class AgentContext
     private readonly SemaphoreSlim _appendLock = new(1, 1);
     private readonly List<Block> _open = [];
     private readonly Channel<UserMessageData> _inbox = Channel.CreateUnbounded<UserMessageData>();
-    private readonly CancellationToken _runtimeToken;
     private int _nextBlock;
 
-    internal AgentContext(IEventLog log, TaskRecord task, int attempt, CancellationToken runtimeToken)
+    internal AgentContext(IEventLog log, TaskRecord task, int attempt)
     {
         _log = log;
-        _runtimeToken = runtimeToken;
         TaskId = task.TaskId;
         ThreadId = task.ThreadId;
         Input = task.Input;
@@ -81,7 +79,9 @@ public sealed class AgentContext
     internal async ValueTask<AgentEvent> AppendAsync<T>(string kind, T data, JsonTypeInfo<T> type, Block? open = null, Block? close = null)
     {
         var element = JsonSerializer.SerializeToElement(data, type);
-        await _appendLock.WaitAsync(_runtimeToken).ConfigureAwait(false);
+        // Not cancellable: an event the agent started to write is written, and the runtime's
+        // closing events must go out after an interrupt has cancelled the agent.
+        await _appendLock.WaitAsync().ConfigureAwait(false);
         try
         {
             if (close is not null)
@@ -91,7 +91,7 @@ public sealed class AgentContext
                     if (!_open.Remove(close)) throw new InvalidOperationException($"{kind}: the block is not open");
                 }
             }
-            var ev = await _log.AppendAsync(TaskId, ThreadId, kind, element, Clock.UnixMs(), _runtimeToken).ConfigureAwait(false);
+            var ev = await _log.AppendAsync(TaskId, ThreadId, kind, element, Clock.UnixMs(), Attempt, CancellationToken.None).ConfigureAwait(false);
             if (open is not null)
             {
                 lock (_open) _open.Add(open);
@@ -122,6 +122,54 @@ public sealed class AgentContext
             if (last is null) return;
             await last.EndCoreAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// After a retry: ends the blocks an earlier attempt opened and never closed (its worker
+    /// died mid-block). Called after task.started has raised the fence, so the earlier attempt
+    /// cannot open another one meanwhile.
+    /// </summary>
+    internal async ValueTask CloseAbandonedBlocksAsync(CancellationToken ct)
+    {
+        var open = new List<(string Family, string Id)>();
+        var after = StreamId.Zero;
+        while (true)
+        {
+            var page = await _log.ReadAsync(TaskId, after, 500, ct).ConfigureAwait(false);
+            foreach (var e in page)
+            {
+                if (BlockOf(e) is not { } block) continue;
+                if (e.Kind.EndsWith(".start", StringComparison.Ordinal)) open.Add(block);
+                else if (e.Kind.EndsWith(".end", StringComparison.Ordinal)) open.Remove(block);
+            }
+            if (page.Count < 500) break;
+            after = StreamId.Parse(page[^1].Id);
+        }
+        for (int i = open.Count - 1; i >= 0; i--)
+        {
+            var (family, id) = open[i];
+            if (family == "tool")
+            {
+                await AppendAsync(EventKinds.ToolEnd, new ToolCallData(id), ContractsJsonContext.Default.ToolCallData).ConfigureAwait(false);
+            }
+            else
+            {
+                await AppendAsync(family == "text" ? EventKinds.TextEnd : EventKinds.ReasoningEnd, new TextData(id),
+                    ContractsJsonContext.Default.TextData).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static (string Family, string Id)? BlockOf(AgentEvent e)
+    {
+        string family;
+        if (e.Kind is EventKinds.TextStart or EventKinds.TextEnd) family = "text";
+        else if (e.Kind is EventKinds.ReasoningStart or EventKinds.ReasoningEnd) family = "reasoning";
+        else if (e.Kind is EventKinds.ToolStart or EventKinds.ToolEnd) family = "tool";
+        else return null;
+        string property = family == "tool" ? "toolCallId" : "messageId";
+        return e.Data.ValueKind == JsonValueKind.Object && e.Data.TryGetProperty(property, out var id) && id.GetString() is { } s
+            ? (family, s) : null;
     }
 
     internal async ValueTask InjectAsync(ControlMessage message)

@@ -104,6 +104,12 @@ public sealed partial class AgentWorker(
         {
             await RunCoreAsync(lease).ConfigureAwait(false);
         }
+        catch (StaleAttemptException ex)
+        {
+            // Our lease expired (we were too slow to renew it) and a retry owns the task now; the
+            // fence kept us from writing into its events. Nothing more to do here.
+            LogSuperseded(logger, lease.TaskId, lease.Attempt, ex.Fence);
+        }
         catch (Exception ex)
         {
             // Storage failed under us: the lease is not completed, so the task is retried elsewhere.
@@ -135,14 +141,15 @@ public sealed partial class AgentWorker(
 
         using var interrupt = new CancellationTokenSource();
         using var agentToken = CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, _handBack.Token);
-        using var runtime = new CancellationTokenSource();
-        var context = new AgentContext(log, task, lease.Attempt, runtime.Token);
+        using var stopHeartbeat = new CancellationTokenSource();
+        var context = new AgentContext(log, task, lease.Attempt);
         string? interruptReason = null;
 
         await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Running, Attempt: lease.Attempt,
             StartedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ct).ConfigureAwait(false);
         await context.AppendAsync(EventKinds.TaskStarted, new TaskStartedData(task.Agent, task.Input, lease.Attempt),
             ContractsJsonContext.Default.TaskStartedData).ConfigureAwait(false);
+        if (lease.Attempt > 1) await context.CloseAbandonedBlocksAsync(ct).ConfigureAwait(false);
 
         await using var controlSub = await control.SubscribeAsync(task.TaskId, ct).ConfigureAwait(false);
         var controlPump = PumpControlAsync(controlSub, context, reason =>
@@ -150,7 +157,7 @@ public sealed partial class AgentWorker(
             interruptReason ??= reason;
             interrupt.Cancel();
         }, agentToken.Token);
-        var heartbeat = HeartbeatAsync(lease, runtime.Token);
+        var heartbeat = HeartbeatAsync(lease, stopHeartbeat.Token);
 
         var started = Stopwatch.GetTimestamp();
         string kind;
@@ -173,7 +180,7 @@ public sealed partial class AgentWorker(
             kind = "";
             data = "";
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not StaleAttemptException)
         {
             kind = EventKinds.TaskFailed;
             data = ex is AgentException ae ? new TaskFailedData(ae.Message, ae.Code) : new TaskFailedData(ex.Message, "agent_error");
@@ -184,7 +191,7 @@ public sealed partial class AgentWorker(
         await controlSub.DisposeAsync().ConfigureAwait(false);
         await controlPump.ConfigureAwait(false);
         await context.CloseOpenBlocksAsync().ConfigureAwait(false);
-        await runtime.CancelAsync().ConfigureAwait(false);
+        await stopHeartbeat.CancelAsync().ConfigureAwait(false);
         await heartbeat.ConfigureAwait(false);
 
         if (kind.Length == 0)
@@ -209,8 +216,8 @@ public sealed partial class AgentWorker(
         // Status first: whoever sees the terminal event and asks GetTask finds it ended.
         await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.FromTerminalKind(kind),
             EndedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ct).ConfigureAwait(false);
-        await log.AppendAsync(task.TaskId, task.ThreadId, kind, JsonSerializer.SerializeToElement(data, type), Clock.UnixMs(), ct)
-            .ConfigureAwait(false);
+        await log.AppendAsync(task.TaskId, task.ThreadId, kind, JsonSerializer.SerializeToElement(data, type), Clock.UnixMs(),
+            lease.Attempt, ct).ConfigureAwait(false);
         await queue.CompleteAsync(lease, ct).ConfigureAwait(false);
         await control.ForgetAsync(task.TaskId, ct).ConfigureAwait(false);
         await tasks.StartNextInThreadAsync(task.ThreadId, ct).ConfigureAwait(false);
@@ -283,6 +290,10 @@ public sealed partial class AgentWorker(
     [LoggerMessage(EventId = 24, EventName = "TaskRunFailed", Level = LogLevel.Error,
         Message = "Task {TaskId}: running it failed in storage; its lease will expire and it will be retried.")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, string taskId);
+
+    [LoggerMessage(EventId = 27, EventName = "TaskSuperseded", Level = LogLevel.Warning,
+        Message = "Task {TaskId}: attempt {Attempt} lost its lease to attempt {Fence} and stopped.")]
+    private static partial void LogSuperseded(ILogger logger, string taskId, int attempt, int fence);
 
     [LoggerMessage(EventId = 25, EventName = "ControlFailed", Level = LogLevel.Warning,
         Message = "Task {TaskId}: relaying control messages failed.")]

@@ -99,7 +99,7 @@ public sealed partial class TaskService(
             var data = JsonSerializer.SerializeToElement(new TaskCancelledData(reason), ContractsJsonContext.Default.TaskCancelledData);
             await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Cancelled,
                 EndedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ct).ConfigureAwait(false);
-            await log.AppendAsync(task.TaskId, task.ThreadId, EventKinds.TaskCancelled, data, Clock.UnixMs(), ct).ConfigureAwait(false);
+            await log.AppendAsync(task.TaskId, task.ThreadId, EventKinds.TaskCancelled, data, Clock.UnixMs(), 0, ct).ConfigureAwait(false);
             return;
         }
         await control.SendAsync(task.TaskId, new ControlMessage(Ids.NewMessageId(), ControlMessage.Interrupt, Reason: reason), ct)
@@ -216,7 +216,7 @@ public sealed partial class TaskService(
         var queued = JsonSerializer.SerializeToElement(
             new StatusData(pending ? StatusPhases.Waiting : StatusPhases.Queued, pending ? "waiting for the running task" : null),
             ContractsJsonContext.Default.StatusData);
-        await log.AppendAsync(record.TaskId, threadId, EventKinds.Status, queued, Clock.UnixMs(), ct).ConfigureAwait(false);
+        await log.AppendAsync(record.TaskId, threadId, EventKinds.Status, queued, Clock.UnixMs(), 0, ct).ConfigureAwait(false);
         if (!pending) await queue.EnqueueAsync(record.TaskId, ct).ConfigureAwait(false);
         LogSubmitted(logger, record.TaskId, agent, threadId);
         var notice = new ThreadTaskNotice(threadId, record.TaskId, agent, record.Status, input);
