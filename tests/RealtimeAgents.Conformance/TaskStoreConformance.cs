@@ -1,0 +1,99 @@
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
+using RealtimeAgents.Testing;
+using Xunit;
+
+namespace RealtimeAgents.Conformance;
+
+/// <summary>What every <see cref="ITaskStore"/> must do. Ids are unique per test.</summary>
+public abstract class TaskStoreConformance
+{
+    protected abstract Task<ITaskStore> CreateStoreAsync();
+
+    private static TaskRecord NewTask(string thread, string owner = "alice", string? key = null) => new()
+    {
+        TaskId = "t" + Guid.NewGuid().ToString("N"),
+        ThreadId = thread,
+        Owner = owner,
+        Agent = "demo",
+        Input = "plan a trip to Oslo",
+        OptionsJson = """{"tokens":3}""",
+        Status = TaskStates.Queued,
+        CreatedAt = 1_700_000_000_000,
+        IdempotencyKey = key,
+    };
+
+    private static string NewThread() => "th" + Guid.NewGuid().ToString("N");
+
+    [Fact]
+    public async Task CreatedTask_ReadsBackField_ForField()
+    {
+        var store = await CreateStoreAsync();
+        var task = NewTask(NewThread());
+        var creation = await store.CreateAsync(task).AsTask().DefaultTimeout();
+        Assert.True(creation.Created);
+        Assert.Equal(task, await store.GetAsync(task.TaskId).AsTask().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task UnknownTaskAndThread_AreNull()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Null(await store.GetAsync("t" + Guid.NewGuid().ToString("N")).AsTask().DefaultTimeout());
+        Assert.Null(await store.GetThreadAsync(NewThread()).AsTask().DefaultTimeout());
+        Assert.Null(await store.UpdateAsync("t" + Guid.NewGuid().ToString("N"), new TaskUpdate(Status: TaskStates.Running)).AsTask().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Thread_ListsItsTasksOldestFirst_WithOwnerAndLatestAgent()
+    {
+        var store = await CreateStoreAsync();
+        string thread = NewThread();
+        var a = NewTask(thread);
+        var b = NewTask(thread) with { Agent = "llm" };
+        await store.CreateAsync(a).AsTask().DefaultTimeout();
+        await store.CreateAsync(b).AsTask().DefaultTimeout();
+        var record = await store.GetThreadAsync(thread).AsTask().DefaultTimeout();
+        Assert.NotNull(record);
+        Assert.Equal([a.TaskId, b.TaskId], record.TaskIds);
+        Assert.Equal("alice", record.Owner);
+        Assert.Equal("llm", record.Agent);
+    }
+
+    [Fact]
+    public async Task SameIdempotencyKey_FromSameOwner_ReturnsTheFirstTask_AndStoresNothing()
+    {
+        var store = await CreateStoreAsync();
+        string thread = NewThread(), key = Guid.NewGuid().ToString("N");
+        var first = NewTask(thread, key: key);
+        var again = NewTask(thread, key: key);
+        Assert.True((await store.CreateAsync(first).AsTask().DefaultTimeout()).Created);
+        var second = await store.CreateAsync(again).AsTask().DefaultTimeout();
+        Assert.False(second.Created);
+        Assert.Equal(first.TaskId, second.Task.TaskId);
+        Assert.Null(await store.GetAsync(again.TaskId).AsTask().DefaultTimeout());
+        Assert.Equal([first.TaskId], (await store.GetThreadAsync(thread).AsTask().DefaultTimeout())!.TaskIds);
+    }
+
+    [Fact]
+    public async Task SameIdempotencyKey_FromAnotherOwner_IsANewTask()
+    {
+        var store = await CreateStoreAsync();
+        string key = Guid.NewGuid().ToString("N");
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), "alice", key)).AsTask().DefaultTimeout()).Created);
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), "bob", key)).AsTask().DefaultTimeout()).Created);
+    }
+
+    [Fact]
+    public async Task Update_ChangesOnlyTheGivenFields()
+    {
+        var store = await CreateStoreAsync();
+        var task = NewTask(NewThread());
+        await store.CreateAsync(task).AsTask().DefaultTimeout();
+        var running = await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Running, Attempt: 1, StartedAt: 5)).AsTask().DefaultTimeout();
+        Assert.Equal(task with { Status = TaskStates.Running, Attempt = 1, StartedAt = 5 }, running);
+        var ended = await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Completed, EndedAt: 9)).AsTask().DefaultTimeout();
+        Assert.Equal(task with { Status = TaskStates.Completed, Attempt = 1, StartedAt = 5, EndedAt = 9 }, ended);
+        Assert.Equal(ended, await store.GetAsync(task.TaskId).AsTask().DefaultTimeout());
+    }
+}
