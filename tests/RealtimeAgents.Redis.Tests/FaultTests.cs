@@ -31,9 +31,11 @@ public class FaultTests
             {
                 try
                 {
-                    string key = $"k{t}";
-                    await client.SetAsync(key, t).DefaultTimeout();
-                    Assert.Equal(t.ToString(System.Globalization.CultureInfo.InvariantCulture), await client.GetAsync(key).DefaultTimeout());
+                    // ECHO of a value unique to this caller and call: a reply handed to the wrong caller shows.
+                    // (Not SET then GET: the restarted server has no persistence, so a GET may rightly find nothing.)
+                    string mine = $"caller-{t}-{Interlocked.Read(ref ok)}";
+                    await client.SetAsync($"k{t}", t).DefaultTimeout();
+                    Assert.Equal(mine, (await client.ExecuteAsync("ECHO", mine).DefaultTimeout()).AsString());
                     Interlocked.Increment(ref ok);
                 }
                 catch (RedisException)

@@ -41,15 +41,25 @@ internal sealed class PendingCommand : IValueTaskSource<RedisReply>
 
     public short Version => _core.Version;
 
-    public void Start(string command, long deadline, CancellationToken token)
+    /// <summary>Arms the command. Called under the connection's lock, so it must not run callbacks.</summary>
+    public void Start(string command, long deadline)
     {
         Command = command;
         Deadline = deadline;
         _state = 0;
         _refs = 2;
-        _token = token;
+    }
+
+    /// <summary>
+    /// Hooks the caller's token, outside the connection's lock (an already cancelled token runs the callback
+    /// right here, and with inline continuations that would run caller code under the lock). Safe to call
+    /// after the reply already arrived: the object cannot be recycled before its awaiter read the result.
+    /// </summary>
+    public void RegisterCancellation(CancellationToken token)
+    {
         if (token.CanBeCanceled)
         {
+            _token = token;
             _registration = token.UnsafeRegister(s_onCancel, this);
         }
     }

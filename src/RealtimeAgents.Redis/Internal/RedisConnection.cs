@@ -247,13 +247,14 @@ internal sealed class RedisConnection : IAsyncDisposable
             }
 
             version = pending.Version;
-            pending.Start(command, deadline, cancellationToken);
+            pending.Start(command, deadline);
             Enqueue(pending);
             startSender = !_sending;
             _sending = true;
             deferSend = _count > 1;
         }
 
+        pending.RegisterCancellation(cancellationToken);
         _counters.CommandSent();
         if (startSender)
         {
