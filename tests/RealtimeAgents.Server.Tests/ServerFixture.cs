@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RealtimeAgents.Client;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Server;
+using RealtimeAgents.Testing;
+using Xunit;
+
+namespace RealtimeAgents.Server.Tests;
+
+/// <summary>The real server, embedded mode, on a free loopback port; one per test class.</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private readonly List<RealtimeAgentsClient> _clients = [];
+    private WebApplication? _app;
+
+    public Uri HubUrl { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
+
+    public async Task InitializeAsync()
+    {
+        var builder = RealtimeAgentsServer.CreateBuilder(["--urls", "http://127.0.0.1:0", "--environment", "Testing"], b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        _app = RealtimeAgentsServer.Build(builder);
+        await _app.StartAsync().DefaultTimeout(20_000);
+        string address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        HubUrl = new Uri(new Uri(address), HubMethods.Path);
+    }
+
+    public async Task<RealtimeAgentsClient> ConnectAsync()
+    {
+        var client = await RealtimeAgentsClient.ConnectAsync(HubUrl).DefaultTimeout();
+        lock (_clients) _clients.Add(client);
+        return client;
+    }
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var c in _clients) await c.DisposeAsync().AsTask().DefaultTimeout();
+        if (_app is not null)
+        {
+            await _app.StopAsync().DefaultTimeout(20_000);
+            await _app.DisposeAsync().AsTask().DefaultTimeout();
+        }
+    }
+
+    public static SubmitTaskRequest Demo(object? options = null, string input = "Plan a weekend trip to Porto") => new()
+    {
+        Agent = "demo",
+        Input = input,
+        Options = JsonSerializer.SerializeToElement(options ?? new { tokens = 20, tokenIntervalMs = 5, firstTokenDelayMs = 0, toolDelayMs = 10 }),
+    };
+}
+
+public static class SubscriptionExtensions
+{
+    /// <summary>Every event through the terminal one (or until <paramref name="until"/> says stop).</summary>
+    public static async Task<List<AgentEvent>> CollectAsync(this TaskSubscription sub, Func<AgentEvent, bool>? until = null, int timeoutMs = 15_000)
+    {
+        var list = new List<AgentEvent>();
+        using var cts = new CancellationTokenSource(timeoutMs);
+        try
+        {
+            await foreach (var ev in sub.ReadEventsAsync(cts.Token))
+            {
+                list.Add(ev);
+                if (until?.Invoke(ev) == true) break;
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            throw new TimeoutException($"task {sub.TaskId}: no terminal event within {timeoutMs} ms; got {list.Count} events, last {list.LastOrDefault()?.Kind}");
+        }
+        return list;
+    }
+}
