@@ -47,6 +47,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     private int _count;
     private bool _isClosed;
     private Task _readLoop = Task.CompletedTask;
+    private readonly List<RedisReply> _replyBatch = [];
 
     private RedisConnection(RedisOptions options, ILogger logger, PendingCommandPool pool, RedisCounters counters, Socket socket,
         string role, Action<RedisConnection, RedisReply>? pushHandler, Action<RedisConnection, Exception>? onFailed)
@@ -371,48 +372,86 @@ internal sealed class RedisConnection : IAsyncDisposable
     private SequencePosition ProcessReplies(ReadOnlySequence<byte> buffer)
     {
         var reader = new SequenceReader<byte>(buffer);
-        while (true)
+        List<RedisReply> replies = _replyBatch;
+        try
         {
-            SequenceReader<byte> attempt = reader;
-            if (!RespParser.TryParse(ref attempt, out RedisReply reply))
+            while (true)
             {
-                return reader.Position;
+                SequenceReader<byte> attempt = reader;
+                if (!RespParser.TryParse(ref attempt, out RedisReply reply))
+                {
+                    break;
+                }
+
+                reader = attempt;
+                if (reply.Kind == RedisReplyKind.Push || SubscriberMode)
+                {
+                    OnPush(reply);
+                }
+                else
+                {
+                    replies.Add(reply);
+                }
             }
 
-            reader = attempt;
-            OnReply(reply);
+            CompleteReplies(replies);
+            return reader.Position;
+        }
+        finally
+        {
+            replies.Clear();
         }
     }
 
-    private void OnReply(RedisReply reply)
+    private void OnPush(RedisReply reply)
     {
-        if (reply.Kind == RedisReplyKind.Push || SubscriberMode)
+        if (_pushHandler is not null)
         {
-            if (_pushHandler is not null)
-            {
-                _pushHandler(this, reply);
-            }
-            else
-            {
-                RedisLog.UnexpectedPush(_logger, reply.ToString());
-            }
+            _pushHandler(this, reply);
+        }
+        else
+        {
+            RedisLog.UnexpectedPush(_logger, reply.ToString());
+        }
+    }
 
+    /// <summary>Matches a batch of replies to the oldest pending commands: one lock for the whole batch.</summary>
+    private void CompleteReplies(List<RedisReply> replies)
+    {
+        if (replies.Count == 0)
+        {
             return;
         }
 
-        PendingCommand? pending;
+        PendingCommand[] matched = ArrayPool<PendingCommand>.Shared.Rent(replies.Count);
+        int count;
         lock (_sync)
         {
-            pending = Dequeue();
+            count = Math.Min(replies.Count, _count);
+            for (int i = 0; i < count; i++)
+            {
+                matched[i] = Dequeue()!;
+            }
         }
 
-        if (pending is null)
+        try
         {
-            throw new RedisProtocolException($"Redis sent a reply with no command waiting for it: {reply}");
+            for (int i = 0; i < count; i++)
+            {
+                matched[i].TrySetResult(replies[i]);
+                matched[i].ReleaseFromQueue();
+            }
+        }
+        finally
+        {
+            matched.AsSpan(0, count).Clear();
+            ArrayPool<PendingCommand>.Shared.Return(matched);
         }
 
-        pending.TrySetResult(reply);
-        pending.ReleaseFromQueue();
+        if (count < replies.Count)
+        {
+            throw new RedisProtocolException($"Redis sent a reply with no command waiting for it: {replies[count]}");
+        }
     }
 
     private void ScanTimeouts()
