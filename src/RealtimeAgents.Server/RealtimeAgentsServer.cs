@@ -26,7 +26,11 @@ public static partial class RealtimeAgentsServer
     /// <summary>Creates the builder with every service registered; <paramref name="configure"/> may override.</summary>
     public static WebApplicationBuilder CreateBuilder(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Serve wwwroot from the build output when started from elsewhere (dotnet path/to/dll).
+        string contentRoot = Directory.Exists(Path.Combine(Directory.GetCurrentDirectory(), "wwwroot"))
+            ? Directory.GetCurrentDirectory()
+            : AppContext.BaseDirectory;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = contentRoot });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);

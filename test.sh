@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every test of the repository and ends with one line: "N passed, M failed".
+# On a fresh machine it first installs what the tests need: redis-server and chromium from apt,
+# and the npm packages of the TypeScript SDK and the web UI. Usage: ./test.sh
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# --- what the tests need -------------------------------------------------------------------
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if ((${#missing[@]})); then
+  log "installing ${missing[*]} (apt)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { echo "could not install ${missing[*]}: install them with apt-get and run ./test.sh again"; exit 2; }
+fi
+js_suites=()
+for dir in clients/typescript clients/web; do
+  if [ -f "$dir/package.json" ]; then
+    js_suites+=("$dir")
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      log "npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed in $dir"; exit 2; }
+    fi
+  fi
+done
+
+passed=0; failed=0; broken=0
+
+# --- .NET ----------------------------------------------------------------------------------
+log "dotnet build"
+if ! dotnet build RealtimeAgents.sln -c Debug -nologo -v quiet; then
+  echo "dotnet build failed"; broken=1
+else
+  log "dotnet test"
+  dotnet test RealtimeAgents.sln -c Debug --no-build -nologo -v quiet \
+    --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/dotnet" \
+    2>&1 | tee "$results/dotnet.log" | grep -E '^\s*(Failed|Passed!|Failed!|Skipped) ' || true
+  trx_count=$(find "$results/dotnet" -name '*.trx' 2>/dev/null | wc -l)
+  test_projects=$(grep -c '\.Tests\.csproj' RealtimeAgents.sln)
+  if [ "$trx_count" -lt "$test_projects" ]; then
+    echo "only $trx_count of $test_projects .NET test projects reported results (a test host crashed?)"; broken=1
+  fi
+  for trx in "$results"/dotnet/*.trx; do
+    [ -f "$trx" ] || continue
+    counters=$(grep -o '<Counters [^>]*>' "$trx")
+    p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
+    f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+    e=$(sed -E 's/.* error="([0-9]+)".*/\1/' <<<"$counters")
+    passed=$((passed + p)); failed=$((failed + f + e))
+  done
+fi
+
+# --- TypeScript SDK and browser UI ----------------------------------------------------------
+# Each package's "npm test" runs node's test runner with --test-reporter=tap, whose output ends
+# with "# pass N" and "# fail N".
+for dir in "${js_suites[@]}"; do
+  log "npm test in $dir"
+  out="$results/$(basename "$dir").tap"
+  (cd "$dir" && npm test --silent) >"$out" 2>&1
+  status=$?
+  grep -E '^not ok|^# (pass|fail|skipped)' "$out" || true
+  p=$(grep -E '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
+  if [ -z "$p" ]; then echo "$dir: no test summary (see $out)"; tail -20 "$out"; broken=1; continue; fi
+  passed=$((passed + p)); failed=$((failed + ${f:-0}))
+  if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then echo "$dir: npm test exited $status"; broken=1; fi
+done
+
+echo
+echo "$passed passed, $failed failed"
+if [ "$failed" -ne 0 ] || [ "$broken" -ne 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi
