@@ -53,7 +53,7 @@ internal static partial class RedisLog
         Message = "Blocking Redis {Command} was cancelled or timed out; its dedicated connection was closed to unblock the server.")]
     public static partial void BlockingCallCancelled(ILogger logger, string command);
 
-    [LoggerMessage(EventId = 13, EventName = "SubscriberMessageDropped", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 13, EventName = "SubscriberFrameIgnored", Level = LogLevel.Debug,
         Message = "Redis subscriber got a {Kind} frame it does not use: {Frame}")]
     public static partial void SubscriberFrameIgnored(ILogger logger, string kind, string frame);
 
