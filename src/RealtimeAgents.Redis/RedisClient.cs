@@ -70,7 +70,14 @@ public sealed partial class RedisClient : IAsyncDisposable
     public int Pending => _connection?.PendingCount ?? 0;
 
     /// <summary>Pub/sub on a connection of its own, opened on first use.</summary>
-    public RedisSubscriber Subscriber => _subscriber.Value;
+    public RedisSubscriber Subscriber
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return _subscriber.Value;
+        }
+    }
 
     internal ILoggerFactory LoggerFactory => _loggerFactory;
 
@@ -352,6 +359,7 @@ public sealed partial class RedisClient : IAsyncDisposable
             await connection.DisposeAsync().ConfigureAwait(false);
         }
 
-        _disposeCts.Dispose();
+        // _disposeCts is deliberately not disposed: background loops still read its token while they wind
+        // down, and a CancellationTokenSource without a timer holds nothing that needs releasing.
     }
 }

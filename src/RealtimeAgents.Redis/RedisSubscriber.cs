@@ -419,7 +419,6 @@ public sealed class RedisSubscriber : IAsyncDisposable
         }
 
         _channels.Clear();
-        _disposeCts.Dispose();
     }
 
     private sealed class AckWaiter(RedisConnection connection, string kind, IReadOnlyList<string> channels)

@@ -190,4 +190,19 @@ public class FaultTests
         });
         Assert.Contains("name=victim", (await client.ExecuteAsync("CLIENT", "INFO").DefaultTimeout()).AsString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AppendOnlyServer_KeepsStreamsAcrossARestart()
+    {
+        await using RedisServer server = await RedisServer.StartAsync(new RedisServerOptions { AppendOnly = true }).DefaultTimeout();
+        await using RedisClient client = await TestClients.ConnectAsync(server);
+        string id = await client.XAddAsync("events:1", [("seq", 1)]).DefaultTimeout();
+
+        await server.RestartAsync().DefaultTimeout();
+
+        await TestClients.EventuallyAsync(() => Task.FromResult(client.IsConnected));
+        IReadOnlyList<RedisStreamEntry> entries = await client.XRangeAsync("events:1").DefaultTimeout();
+        Assert.Equal([id], entries.Select(e => e.Id));
+        Assert.True(File.Exists(Path.Combine(server.Directory, "appendonlydir", "appendonly.aof.manifest")));
+    }
 }

@@ -526,7 +526,9 @@ internal sealed class RedisConnection : IAsyncDisposable
         _socket.Dispose();
         foreach (PendingCommand p in drained)
         {
-            p.TryFail(new RedisConnectionException($"Redis connection to {Endpoint} was lost before {p.Command} got its reply.", reason));
+            p.TryFail(reason is RedisProtocolException
+                ? new RedisProtocolException($"Redis at {Endpoint} sent bytes that are not RESP before {p.Command} got its reply: {reason.Message}")
+                : new RedisConnectionException($"Redis connection to {Endpoint} was lost before {p.Command} got its reply.", reason));
             p.ReleaseFromQueue();
         }
 
