@@ -85,6 +85,14 @@ public sealed class RedisOptions
     /// </summary>
     public bool InlineContinuations { get; set; }
 
+    /// <summary>
+    /// When commands are waiting and not one byte has arrived for this long, the connection is declared dead
+    /// and replaced, even though the socket looks open (a host that vanished without a reset, a frozen
+    /// server). Timed-out commands alone never replace a connection; this is the backstop. Not applied to
+    /// blocking reads, which are silent by design. Default 15 s.
+    /// </summary>
+    public TimeSpan DeadConnectionTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     public RedisOptions Clone() => (RedisOptions)MemberwiseClone();
 
     /// <summary>The endpoint as text, for logs.</summary>

@@ -205,4 +205,31 @@ public class FaultTests
         Assert.Equal([id], entries.Select(e => e.Id));
         Assert.True(File.Exists(Path.Combine(server.Directory, "appendonlydir", "appendonly.aof.manifest")));
     }
+
+    [Fact]
+    public async Task ASocketThatStaysSilent_IsDeclaredDead_AndReplacedOnceTheServerAnswersAgain()
+    {
+        await using RedisServer server = await RedisServer.StartAsync().DefaultTimeout();
+        await using RedisClient client = await TestClients.ConnectAsync(server, configure: o =>
+        {
+            o.CommandTimeout = TimeSpan.FromMilliseconds(200);
+            o.ConnectTimeout = TimeSpan.FromMilliseconds(300);
+            o.DeadConnectionTimeout = TimeSpan.FromMilliseconds(600);
+        });
+
+        server.Pause();
+        try
+        {
+            await Assert.ThrowsAsync<RedisTimeoutException>(() => client.PingAsync().AsTask().DefaultTimeout());
+            await TestClients.EventuallyAsync(() => Task.FromResult(!client.IsConnected), because: "the silent connection is torn down");
+        }
+        finally
+        {
+            server.Resume();
+        }
+
+        await TestClients.EventuallyAsync(() => Task.FromResult(client.IsConnected));
+        await client.PingAsync().DefaultTimeout();
+        Assert.Equal(1, client.Reconnects);
+    }
 }

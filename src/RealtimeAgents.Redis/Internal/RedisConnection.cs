@@ -48,6 +48,9 @@ internal sealed class RedisConnection : IAsyncDisposable
     private bool _isClosed;
     private Task _readLoop = Task.CompletedTask;
     private readonly List<RedisReply> _replyBatch = [];
+    private readonly long _deadAfter;
+    private long _lastRead = Stopwatch.GetTimestamp();
+    private long _oldestWritten; // when the queue last went from empty to non-empty; guarded by _sync
 
     private RedisConnection(RedisOptions options, ILogger logger, PendingCommandPool pool, RedisCounters counters, Socket socket,
         string role, Action<RedisConnection, RedisReply>? pushHandler, Action<RedisConnection, Exception>? onFailed)
@@ -63,8 +66,14 @@ internal sealed class RedisConnection : IAsyncDisposable
         _stream = new NetworkStream(socket, ownsSocket: false);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(options.CommandTimeout.Ticks / 8, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        _deadAfter = role == "blocking" ? long.MaxValue : ToTimestamp(options.DeadConnectionTimeout);
         _timeoutTimer = new Timer(static s => ((RedisConnection)s!).ScanTimeouts(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _timeoutTimer.Change(period, period);
+        if (socket.AddressFamily != AddressFamily.Unix)
+        {
+            // The kernel's own probe for a peer that disappeared; slow (minutes), but free.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        }
     }
 
     /// <summary>Called once, after the connection closed and every pending command was failed.</summary>
@@ -350,6 +359,7 @@ internal sealed class RedisConnection : IAsyncDisposable
             while (true)
             {
                 ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+                Volatile.Write(ref _lastRead, Stopwatch.GetTimestamp());
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 SequencePosition consumed = ProcessReplies(buffer);
                 if (result.IsCompleted || result.IsCanceled)
@@ -458,8 +468,12 @@ internal sealed class RedisConnection : IAsyncDisposable
     {
         long now = Stopwatch.GetTimestamp();
         List<PendingCommand>? expired = null;
+        bool dead;
         lock (_sync)
         {
+            // Waiting commands, and silence for longer than DeadConnectionTimeout since the last byte or since the
+            // oldest of them was written: nobody is answering on this socket.
+            dead = _count > 0 && now - Math.Max(Volatile.Read(ref _lastRead), _oldestWritten) > _deadAfter;
             for (int i = 0; i < _count; i++)
             {
                 PendingCommand p = _queue[(_head + i) & (_queue.Length - 1)]!;
@@ -473,6 +487,13 @@ internal sealed class RedisConnection : IAsyncDisposable
                     (expired ??= []).Add(p);
                 }
             }
+        }
+
+        if (dead)
+        {
+            Fail(new RedisConnectionException(
+                $"Redis at {Endpoint} sent nothing for {_options.DeadConnectionTimeout.TotalMilliseconds} ms while commands were waiting; the connection is replaced."));
+            return;
         }
 
         if (expired is null)
@@ -571,7 +592,10 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
 
         _queue[(_head + _count) & (_queue.Length - 1)] = pending;
-        _count++;
+        if (_count++ == 0)
+        {
+            _oldestWritten = Stopwatch.GetTimestamp();
+        }
     }
 
     private PendingCommand? Dequeue()
