@@ -76,6 +76,45 @@ public class ConnectionTests(RedisServerFixture redis) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task RacingCancellations_NeverHandAReplyToTheWrongCaller()
+    {
+        // Pending objects are pooled: a cancelled command's slot must not be recycled while its reply is
+        // still coming, or that reply would surface in someone else's call.
+        await using RedisClient client = await TestClients.ConnectAsync(redis.Server);
+        int completed = 0, cancelled = 0;
+        Task[] tasks = [.. Enumerable.Range(0, 20).Select(t => Task.Run(async () =>
+        {
+            var random = new Random(t);
+            for (int i = 0; i < 300; i++)
+            {
+                string mine = $"{t}:{i}";
+                using var cts = new CancellationTokenSource();
+                ValueTask<RedisReply> call = client.ExecuteAsync("ECHO", [mine], cts.Token);
+                if (random.Next(3) == 0)
+                {
+                    cts.Cancel();
+                }
+
+                try
+                {
+                    Assert.Equal(mine, (await call).AsString());
+                    Interlocked.Increment(ref completed);
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref cancelled);
+                }
+            }
+        }))];
+        await Task.WhenAll(tasks).DefaultTimeout(30_000);
+
+        Assert.Equal(6000, completed + cancelled);
+        Assert.True(cancelled > 0, "some calls should have been cancelled in flight");
+        await TestClients.EventuallyAsync(() => Task.FromResult(client.Pending == 0));
+        Assert.Equal("still in step", (await client.ExecuteAsync("ECHO", "still in step").DefaultTimeout()).AsString());
+    }
+
+    [Fact]
     public async Task Database_IsSelectedOnConnect()
     {
         await using RedisClient db5 = await TestClients.ConnectAsync(redis.Server, configure: o => o.Database = 5);
