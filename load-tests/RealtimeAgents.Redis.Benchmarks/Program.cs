@@ -38,6 +38,16 @@ for (int pass = 0; pass < 2; pass++)
 
 await client.DelAsync("bench:warm");
 
+// Allocation per call, measured on its own (the whole process, so it includes the benchmark's own loop).
+long before = GC.GetTotalAllocatedBytes(precise: true);
+await XAddThroughput(client, "bench:alloc", 50, 100_000);
+double xaddBytes = (GC.GetTotalAllocatedBytes(precise: true) - before) / 100_000.0;
+await client.DelAsync("bench:alloc");
+before = GC.GetTotalAllocatedBytes(precise: true);
+await PingLatency(client, 20_000);
+double pingBytes = (GC.GetTotalAllocatedBytes(precise: true) - before) / 20_000.0;
+Console.WriteLine($"allocated per call: XADD {xaddBytes:F0} B, PING {pingBytes:F0} B");
+
 for (int round = 1; round <= settings.Rounds; round++)
 {
     double ours = await XAddThroughput(client, "bench:ours", 50, settings.Ops);
@@ -58,7 +68,8 @@ for (int round = 1; round <= settings.Rounds; round++)
     Console.WriteLine($"round {round}: XADD ours {ours:N0}/s, redis-benchmark {theirs.Rps:N0}/s | PING p50 ours {p50:F1} us, redis-benchmark {single.P50Ms * 1000:F1} us | p99 {p99:F1} vs {single.P99Ms * 1000:F1} us");
 }
 
-string table = Report(settings, ourThroughput, benchThroughput, ourP50, benchP50, ourP99, benchP99, ourMean, benchMean);
+string table = Report(settings, ourThroughput, benchThroughput, ourP50, benchP50, ourP99, benchP99, ourMean, benchMean)
+    + $"Allocated per call (whole process, 50-caller XADD / sequential PING): {xaddBytes:F0} B / {pingBytes:F0} B.\n";
 Console.WriteLine();
 Console.WriteLine(table);
 if (settings.WriteDoc)

@@ -10,6 +10,7 @@ namespace RealtimeAgents.Redis;
 public sealed partial class RedisClient
 {
     /// <summary>PING; completes when the server answers.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask PingAsync(CancellationToken cancellationToken = default) =>
         await ExecuteAsync("PING", [], cancellationToken).ConfigureAwait(false);
 

@@ -91,7 +91,19 @@ public sealed class RedisReply
     public string? VerbatimFormat { get; private init; }
 
     public static RedisReply SimpleString(byte[] value) =>
-        value.AsSpan().SequenceEqual("OK"u8) ? Ok : new(RedisReplyKind.SimpleString, value, null, 0, 0);
+        TryGetCommonSimpleString(value) ?? new(RedisReplyKind.SimpleString, value, null, 0, 0);
+
+    private static readonly RedisReply s_pong = new(RedisReplyKind.SimpleString, "PONG"u8.ToArray(), null, 0, 0);
+    private static readonly RedisReply s_queued = new(RedisReplyKind.SimpleString, "QUEUED"u8.ToArray(), null, 0, 0);
+
+    /// <summary>The shared instance for the simple strings servers send all the time, so they cost nothing.</summary>
+    internal static RedisReply? TryGetCommonSimpleString(ReadOnlySpan<byte> value) => value.Length switch
+    {
+        2 when value.SequenceEqual("OK"u8) => Ok,
+        4 when value.SequenceEqual("PONG"u8) => s_pong,
+        6 when value.SequenceEqual("QUEUED"u8) => s_queued,
+        _ => null,
+    };
 
     public static RedisReply Error(byte[] message) => new(RedisReplyKind.Error, message, null, 0, 0);
 

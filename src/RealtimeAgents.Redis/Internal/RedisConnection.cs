@@ -25,7 +25,7 @@ namespace RealtimeAgents.Redis.Internal;
 /// arrives it is read and discarded, so matching never shifts. The connection is only replaced when the
 /// socket itself fails (or a protocol error makes the stream unreadable).
 /// </remarks>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed class RedisConnection : IAsyncDisposable, IThreadPoolWorkItem
 {
     private readonly RedisOptions _options;
     private readonly ILogger _logger;
@@ -273,7 +273,9 @@ internal sealed class RedisConnection : IAsyncDisposable
                 // Other replies are still due, so the server is busy with earlier commands and sending this
                 // one a moment later costs nothing; meanwhile the callers those replies wake up get to append
                 // theirs, and one socket write carries them all.
-                ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.SendLoopAsync(), this, preferLocal: false);
+                // Queued as this object itself (no allocation): it is never queued twice, since only the caller
+                // that flipped _sending to true starts a send.
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
             else
             {
@@ -309,6 +311,8 @@ internal sealed class RedisConnection : IAsyncDisposable
 
         return true;
     }
+
+    void IThreadPoolWorkItem.Execute() => _ = SendLoopAsync();
 
     private async Task SendLoopAsync()
     {

@@ -74,7 +74,9 @@ internal static class RespParser
                         return false;
                     }
 
-                    reply = RedisReply.SimpleString(line.ToArray());
+                    reply = line.IsSingleSegment && RedisReply.TryGetCommonSimpleString(line.FirstSpan) is { } common
+                        ? common
+                        : RedisReply.SimpleString(line.ToArray());
                     return true;
                 }
 
