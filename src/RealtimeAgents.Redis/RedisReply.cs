@@ -61,11 +61,11 @@ public sealed class RedisReply
     public static RedisReply Null { get; } = new(RedisReplyKind.Null, null, null, 0, 0);
 
     /// <summary><c>+OK</c></summary>
-    public static RedisReply Ok { get; } = new(RedisReplyKind.SimpleString, "OK"u8.ToArray(), null, 0, 0);
+    internal static RedisReply Ok { get; } = new(RedisReplyKind.SimpleString, "OK"u8.ToArray(), null, 0, 0);
 
-    public static RedisReply True { get; } = new(RedisReplyKind.Boolean, null, null, 1, 0);
+    internal static RedisReply True { get; } = new(RedisReplyKind.Boolean, null, null, 1, 0);
 
-    public static RedisReply False { get; } = new(RedisReplyKind.Boolean, null, null, 0, 0);
+    internal static RedisReply False { get; } = new(RedisReplyKind.Boolean, null, null, 0, 0);
 
     public RedisReplyKind Kind { get; }
 
@@ -90,7 +90,7 @@ public sealed class RedisReply
     /// <summary>For a verbatim string, the three letter format (e.g. <c>txt</c>); otherwise null.</summary>
     public string? VerbatimFormat { get; private init; }
 
-    public static RedisReply SimpleString(byte[] value) =>
+    internal static RedisReply SimpleString(byte[] value) =>
         TryGetCommonSimpleString(value) ?? new(RedisReplyKind.SimpleString, value, null, 0, 0);
 
     private static readonly RedisReply s_pong = new(RedisReplyKind.SimpleString, "PONG"u8.ToArray(), null, 0, 0);
@@ -105,24 +105,24 @@ public sealed class RedisReply
         _ => null,
     };
 
-    public static RedisReply Error(byte[] message) => new(RedisReplyKind.Error, message, null, 0, 0);
+    internal static RedisReply Error(byte[] message) => new(RedisReplyKind.Error, message, null, 0, 0);
 
-    public static RedisReply Integer(long value) =>
+    internal static RedisReply Integer(long value) =>
         (ulong)(value + 1) < (ulong)s_smallIntegers.Length ? s_smallIntegers[value + 1] : new(RedisReplyKind.Integer, null, null, value, 0);
 
-    public static RedisReply BulkString(byte[] value) => new(RedisReplyKind.BulkString, value, null, 0, 0);
+    internal static RedisReply BulkString(byte[] value) => new(RedisReplyKind.BulkString, value, null, 0, 0);
 
-    public static RedisReply Double(double value) => new(RedisReplyKind.Double, null, null, 0, value);
+    internal static RedisReply Double(double value) => new(RedisReplyKind.Double, null, null, 0, value);
 
-    public static RedisReply Boolean(bool value) => value ? True : False;
+    internal static RedisReply Boolean(bool value) => value ? True : False;
 
-    public static RedisReply BigNumber(byte[] digits) => new(RedisReplyKind.BigNumber, digits, null, 0, 0);
+    internal static RedisReply BigNumber(byte[] digits) => new(RedisReplyKind.BigNumber, digits, null, 0, 0);
 
-    public static RedisReply Verbatim(string format, byte[] text) =>
+    internal static RedisReply Verbatim(string format, byte[] text) =>
         new(RedisReplyKind.VerbatimString, text, null, 0, 0) { VerbatimFormat = format };
 
     /// <summary>An aggregate. For <see cref="RedisReplyKind.Map"/> pass keys and values alternately.</summary>
-    public static RedisReply Aggregate(RedisReplyKind kind, RedisReply[] elements)
+    internal static RedisReply Aggregate(RedisReplyKind kind, RedisReply[] elements)
     {
         if (kind is not (RedisReplyKind.Array or RedisReplyKind.Map or RedisReplyKind.Set or RedisReplyKind.Push))
         {
