@@ -34,7 +34,9 @@ public sealed partial class DemoAgent : IAgent
         if (options.Reasoning)
         {
             var reasoning = await context.StartReasoningAsync().ConfigureAwait(false);
-            foreach (string piece in Words($"The user wants a trip to {destination}. I should find flights and a hotel first, then write a day-by-day plan."))
+            // Each word after the first carries its leading space, like the answer's tokens, so the deltas join into prose.
+            foreach (string piece in Words($"The user wants a trip to {destination}. I should find flights and a hotel first, then write a day-by-day plan.")
+                .Select((w, i) => i == 0 ? w : " " + w))
             {
                 await PauseAsync(options.TokenIntervalMs, cancellationToken).ConfigureAwait(false);
                 await reasoning.WriteAsync(piece).ConfigureAwait(false);
