@@ -1,0 +1,45 @@
+-- Appends one event to a task's stream, atomically (see IEventLog for the guarantees).
+-- KEYS[1] stream, KEYS[2] meta hash
+-- ARGV[1] live channel, ARGV[2] task id, ARGV[3] thread id, ARGV[4] kind, ARGV[5] data (JSON),
+-- ARGV[6] ts, ARGV[7] attempt (0 = not fenced), ARGV[8] max length, ARGV[9] "1" if terminal,
+-- ARGV[10] TTL in ms after a terminal event, ARGV[11] the caller's token for this append
+-- Returns {seq, id}, or {-1, fence} when the attempt is below the stream's fence.
+-- The token makes a retry idempotent: a writer whose connection dropped before the reply
+-- sends the same append again, and gets the first one's result instead of a second event.
+if redis.call('HGET', KEYS[2], 'token') == ARGV[11] then
+  local last = redis.call('HMGET', KEYS[2], 'seq', 'last')
+  return {tonumber(last[1]), last[2]}
+end
+local attempt = tonumber(ARGV[7])
+if attempt > 0 then
+  local fence = tonumber(redis.call('HGET', KEYS[2], 'fence') or '0')
+  if attempt < fence then
+    return {-1, fence}
+  end
+  if attempt > fence then
+    redis.call('HSET', KEYS[2], 'fence', attempt)
+  end
+end
+
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[8], '*',
+  'seq', seq, 'kind', ARGV[4], 'ts', ARGV[6], 'thread', ARGV[3], 'data', ARGV[5])
+if seq == 1 then
+  -- The epoch is the id of the stream's first entry: a recreated stream gets a later one.
+  redis.call('HSET', KEYS[2], 'epoch', id)
+end
+
+-- Ids and kinds are [A-Za-z0-9_.-] (validated before they get here) and data is JSON already,
+-- so the event's JSON is put together without re-encoding the payload.
+redis.call('PUBLISH', ARGV[1], '{"taskId":"' .. ARGV[2] .. '","threadId":"' .. ARGV[3] ..
+  '","seq":' .. seq .. ',"id":"' .. id .. '","kind":"' .. ARGV[4] .. '","ts":' .. ARGV[6] ..
+  ',"data":' .. ARGV[5] .. '}')
+
+redis.call('HSET', KEYS[2], 'token', ARGV[11], 'last', id)
+
+if ARGV[9] == '1' then
+  redis.call('HSET', KEYS[2], 'terminal', 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[10])
+  redis.call('PEXPIRE', KEYS[2], ARGV[10])
+end
+return {seq, id}
