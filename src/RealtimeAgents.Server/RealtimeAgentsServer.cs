@@ -37,17 +37,12 @@ public static partial class RealtimeAgentsServer
         }
         var config = builder.Configuration.GetSection(Section);
         var services = builder.Services;
-        services.AddRealtimeAgentsCore();
-        services.Configure<TaskOptions>(config.GetSection("Tasks"));
-        services.Configure<EventLogOptions>(config.GetSection("EventLog"));
-        services.Configure<TaskQueueOptions>(config.GetSection("Queue"));
-        services.Configure<RelayOptions>(config.GetSection("Relay"));
-        services.Configure<WorkerOptions>(config.GetSection("Worker"));
+        // Embedded mode (no Redis configured): in-memory stores and an in-process worker. Redis
+        // mode: shared stores; agents run in worker processes unless Worker:InProcess is true.
+        bool redisMode = services.AddRealtimeAgents(config);
+        if (!redisMode || config.GetSection("Worker").GetValue<bool>("InProcess")) services.AddAgentWorker();
+        services.AddSingleton(new ServerMode(redisMode));
         services.AddBuiltInAgents();
-
-        // Embedded mode: no Redis configured, so stores live in memory and agents run in-process.
-        services.AddInMemoryStores();
-        services.AddAgentWorker();
 
         int maxInput = config.GetSection("Tasks").GetValue<int?>("MaxInputBytes") ?? new TaskOptions().MaxInputBytes;
         services.AddSignalR(o =>
@@ -65,6 +60,7 @@ public static partial class RealtimeAgentsServer
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ITaskNotifier, HubTaskNotifier>();
+        services.AddHttpSurface(config.GetSection("Http"));
         configure?.Invoke(builder);
         return builder;
     }
@@ -76,15 +72,22 @@ public static partial class RealtimeAgentsServer
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapHub<AgentHub>(HubMethods.Path);
+        app.MapHttpSurface();
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents");
-            LogReady(logger, "embedded (in-memory stores, in-process worker)", string.Join(", ", addresses ?? []));
+            string mode = app.Services.GetRequiredService<ServerMode>().Redis
+                ? "distributed (Redis stores" + (app.Services.GetService<AgentWorker>() is null ? ", agents in worker processes)" : ", in-process worker too)")
+                : "embedded (in-memory stores, in-process worker)";
+            LogReady(logger, mode, string.Join(", ", addresses ?? []));
         });
         return app;
     }
+
+    /// <summary>Which stores the server runs on.</summary>
+    public sealed record ServerMode(bool Redis);
 
     [LoggerMessage(EventId = 1, EventName = "ServerReady", Level = LogLevel.Information,
         Message = "RealtimeAgents is running in {Mode} mode. Open {Urls} — the hub is at /hubs/agents.")]
