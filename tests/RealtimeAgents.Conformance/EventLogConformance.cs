@@ -162,7 +162,7 @@ public abstract class EventLogConformance
     [Fact]
     public async Task TerminalEvent_StartsTheTtl_ThenTheStreamIsGone_AndANewOneHasANewEpoch()
     {
-        var log = await CreateLogAsync(new EventLogOptions { TerminalTtl = TimeSpan.FromMilliseconds(300) });
+        var log = await CreateLogAsync(new EventLogOptions { TerminalTtl = TimeSpan.FromMilliseconds(1500) });
         string task = NewTaskId();
         var first = await Append(log, task, 0);
         await Append(log, task, 1, EventKinds.TaskCompleted);
