@@ -152,10 +152,16 @@ static string Report(Settings s, List<double> ourTp, List<double> benchTp, List<
     double mean = Median(ourMean), bmean = Median(benchMean);
     sb.AppendLine(CultureInfo.InvariantCulture, $"| PING round trip mean (elapsed / calls) | {mean:F1} us | {bmean:F1} us | {mean / bmean:F2}x | |");
     sb.AppendLine();
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Median of the per-round ratios (each round runs both back to back, so they share the machine's load at that moment): throughput {Median([.. ourTp.Zip(benchTp, (o, b) => o / b)]):F2}x, PING p50 {Median([.. ourP50.Zip(benchP50, (o, b) => o / b)]):F2}x, PING mean {Median([.. ourMean.Zip(benchMean, (o, b) => o / b)]):F2}x.");
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Load average when the run ended: {LoadAverage()}.");
+    sb.AppendLine();
     sb.AppendLine(CultureInfo.InvariantCulture, $"Per round, XADD ops/s ours: {string.Join(", ", ourTp.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))}; redis-benchmark: {string.Join(", ", benchTp.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))}.");
     sb.AppendLine(CultureInfo.InvariantCulture, $"Per round, PING p50 us ours: {string.Join(", ", ourP50.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}; redis-benchmark: {string.Join(", ", benchP50.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}.");
     return sb.ToString();
 }
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
 static void WriteIntoDoc(string table)
 {

@@ -301,7 +301,10 @@ public sealed class RedisSubscriber : IAsyncDisposable
                 {
                     Interlocked.Increment(ref _reconnects);
                     RedisLog.Resubscribed(_logger, resubscribed.Count);
-                    RaiseMessagesMayHaveBeenLost(resubscribed);
+                    if (resubscribed.Count > 0)
+                    {
+                        RaiseMessagesMayHaveBeenLost(resubscribed);
+                    }
                 }
 
                 _everConnected = true;
