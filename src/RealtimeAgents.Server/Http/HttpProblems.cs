@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
+using RealtimeAgents.Core;
+
+namespace RealtimeAgents.Server.Http;
+
+/// <summary>A refusal of the HTTP layer itself (malformed JSON, oversized body), answered like the product's own.</summary>
+internal sealed class HttpRefusalException(int status, string code, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Code { get; } = code;
+}
+
+/// <summary>
+/// RFC 9457 Problem Details for every refusal of the HTTP endpoints:
+/// <c>{"type":"about:blank","title":…,"status":…,"detail":…,"instance":…,"code":…}</c> as
+/// <c>application/problem+json</c>. <c>code</c> is the product's error code (not_found,
+/// invalid_argument, limit_exceeded, conflict, payload_too_large, internal). Never a stack trace.
+/// </summary>
+internal static partial class HttpProblems
+{
+    public const string ContentType = "application/problem+json";
+
+    /// <summary>The HTTP status of a product error code.</summary>
+    public static int StatusOf(string code) => code switch
+    {
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.InvalidArgument => StatusCodes.Status400BadRequest,
+        ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        // Every limit the task service enforces today is a size (input, options), hence 413;
+        // a rate limit will answer 429 through its own middleware.
+        ErrorCodes.LimitExceeded => StatusCodes.Status413PayloadTooLarge,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public static IResult Result(int status, string code, string detail) => new ProblemResult(status, code, detail);
+
+    /// <summary>
+    /// Runs an endpoint and turns refusals into Problem Details. Once a response has started (an
+    /// event stream), nothing can be said in Problem Details any more; the stream just ends.
+    /// </summary>
+    public static async ValueTask<object?> Filter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (RealtimeAgentsException ex) when (!http.Response.HasStarted)
+        {
+            return Result(StatusOf(ex.Code), ex.Code, ex.Message);
+        }
+        catch (HttpRefusalException ex) when (!http.Response.HasStarted)
+        {
+            return Result(ex.Status, ex.Code, ex.Message);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty; // the client left; nobody reads an answer
+        }
+        catch (Exception ex) when (!http.Response.HasStarted)
+        {
+            LogUnexpected(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Http"),
+                ex, http.Request.Method, http.Request.Path);
+            return Result(StatusCodes.Status500InternalServerError, "internal", "An unexpected error occurred.");
+        }
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "HttpUnexpectedError", Level = LogLevel.Error,
+        Message = "{Method} {Path} failed unexpectedly.")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string method, string path);
+
+    private sealed class ProblemResult(int status, string code, string detail) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = status;
+            response.ContentType = ContentType;
+            await using var json = new Utf8JsonWriter(response.Body);
+            json.WriteStartObject();
+            json.WriteString("type", "about:blank");
+            json.WriteString("title", ReasonPhrases.GetReasonPhrase(status));
+            json.WriteNumber("status", status);
+            json.WriteString("detail", detail);
+            json.WriteString("instance", httpContext.Request.Path.Value);
+            json.WriteString("code", code);
+            json.WriteEndObject();
+            await json.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+        }
+    }
+}
