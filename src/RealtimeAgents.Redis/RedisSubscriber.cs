@@ -22,7 +22,7 @@ namespace RealtimeAgents.Redis;
 /// while the connection was down is gone, and callers that care (e.g. a relay backed by a stream) must
 /// re-read their source of truth.</para>
 /// </remarks>
-public sealed class RedisSubscriber : IAsyncDisposable
+public sealed class RedisSubscriber
 {
     private const string Role = "subscriber";
 
@@ -390,7 +390,8 @@ public sealed class RedisSubscriber : IAsyncDisposable
 
     private static TaskCompletionSource<RedisConnection> NewConnectedSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Called by the owning client's DisposeAsync; the subscriber lives and dies with its client.</summary>
+    internal async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
