@@ -15,11 +15,12 @@ export function serverDll() {
 }
 
 /** Starts the server; resolves to { url, hubUrl, pid, stop() } once it listens. */
-export async function startServer({ timeoutMs = 30_000, env = {} } = {}) {
+/** `cwd` decides which wwwroot is served (default: the one next to the dll). */
+export async function startServer({ timeoutMs = 30_000, env = {}, cwd } = {}) {
   const dll = serverDll();
   if (!existsSync(dll)) throw new Error(`Server not built: ${dll} (build it, or set REALTIMEAGENTS_SERVER_DLL).`);
   const child = spawn("dotnet", [dll, "--urls", "http://127.0.0.1:0"], {
-    cwd: path.dirname(dll),
+    cwd: cwd ?? path.dirname(dll),
     env: { ...process.env, DOTNET_NOLOGO: "1", Logging__LogLevel__Default: "Warning", "Logging__LogLevel__Microsoft.Hosting.Lifetime": "Information", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -59,9 +60,9 @@ export async function startServer({ timeoutMs = 30_000, env = {} } = {}) {
  */
 export async function startProxy(port) {
   const sockets = new Set();
-  const proxy = { refusing: false };
+  let refusing = false;
   const server = net.createServer((down) => {
-    if (proxy.refusing) { down.on("error", () => { }); down.resetAndDestroy(); return; }
+    if (refusing) { down.on("error", () => { }); down.resetAndDestroy(); return; }
     const up = net.connect(port, "127.0.0.1");
     for (const s of [down, up]) {
       sockets.add(s);
@@ -76,8 +77,10 @@ export async function startProxy(port) {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const proxyPort = server.address().port;
-  return Object.assign(proxy, {
+  return {
     port: proxyPort,
+    get refusing() { return refusing; },
+    set refusing(value) { refusing = value; },
     hubUrl: `http://127.0.0.1:${proxyPort}/hubs/agents`,
     get connections() { return sockets.size / 2; },
     drop() { for (const s of sockets) s.resetAndDestroy(); },
@@ -85,7 +88,7 @@ export async function startProxy(port) {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
-  });
+  };
 }
 
 /** Rejects if `promise` takes longer than `ms` (every await in a test gets one). */

@@ -1,0 +1,258 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient, LogLevel } from "@realtime-agents/client";
+import { startProxy, startServer, timeout } from "../../typescript/test/server.mjs";
+import { startBrowser } from "./browser.mjs";
+
+// The real server serves the UI freshly built into src/RealtimeAgents.Server/wwwroot (npm test
+// builds it first); Debian's Chromium runs it. Screenshots of the main states go to test-output/.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const shots = path.join(here, "../test-output");
+mkdirSync(shots, { recursive: true });
+const serverDir = path.resolve(here, "../../../src/RealtimeAgents.Server");
+
+let server, chrome, sdk;
+
+before(async () => {
+  [server, chrome] = await Promise.all([startServer({ cwd: serverDir }), startBrowser()]);
+  sdk = createClient({ url: server.hubUrl, logger: LogLevel.None });
+});
+
+after(async () => {
+  await sdk?.close().catch(() => { });
+  await chrome?.stop();
+  await server?.stop();
+});
+
+/** A fresh browser context on the chat, with demo agent options in the query string. */
+async function openChat(query = "", { width = 1100, height = 800, origin = server.url } = {}) {
+  const context = await chrome.browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${origin}/?${query}`);
+  await page.waitForSelector('#connection[data-state="connected"]');
+  return { page, errors, close: () => context.close() };
+}
+
+async function send(page, text) {
+  await page.fill("#composer-input", text);
+  await page.keyboard.press("Enter");
+}
+
+const taskIdOf = (page) => page.evaluate(() => location.hash.replace("#/task/", ""));
+const lastTurn = ".turn:last-of-type";
+
+/** The assistant text drawn in a turn, paragraphs joined like the agent's output. */
+function renderedAnswer(page, selector = lastTurn) {
+  return page.$$eval(`${selector} .answer .text.assistant`, (ps) => ps.map((p) => p.textContent.trim()).filter(Boolean).join("\n\n"));
+}
+
+/** What the server says the answer is, read through the SDK. */
+async function serverAnswer(taskId) {
+  return timeout(sdk.subscribe(taskId).text(), 20_000, "the SDK's answer");
+}
+
+const fastQuery = "tokens=40&tokenIntervalMs=25&firstTokenDelayMs=0&toolDelayMs=50";
+const slowQuery = "tokens=3000&tokenIntervalMs=25&firstTokenDelayMs=0&toolDelayMs=0";
+
+describe("the chat", { timeout: 60_000 }, () => {
+  test("an answer streams in token by token and ends with Done", async () => {
+    const { page, errors, close } = await openChat(fastQuery);
+    try {
+      await page.screenshot({ path: path.join(shots, "01-empty.png") });
+      await page.evaluate(() => {
+        window.lengths = [];
+        new MutationObserver(() => {
+          const answer = document.querySelector(".turn:last-of-type .answer");
+          if (answer) window.lengths.push(answer.textContent.length);
+        }).observe(document.querySelector("#log"), { subtree: true, childList: true, characterData: true });
+      });
+      await send(page, "Plan a 3-day trip to Porto");
+      await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
+      await page.screenshot({ path: path.join(shots, "02-streaming.png") });
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      assert.equal(await page.textContent(`${lastTurn} .status-text`), "Done");
+      const lengths = await page.evaluate(() => [...new Set(window.lengths)]);
+      assert.ok(lengths.length >= 20, `the answer grew in ${lengths.length} steps`);
+      assert.deepEqual(lengths, [...lengths].sort((a, b) => a - b), "the answer only grows");
+      const taskId = await taskIdOf(page);
+      assert.match(taskId, /^t[0-9a-f]+$/);
+      assert.equal(await renderedAnswer(page), await serverAnswer(taskId));
+      assert.equal(await page.isHidden("#stop"), true);
+      assert.match(await page.textContent(`${lastTurn} .meta`), /Answered in .* · 40 tokens/);
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("the steps show the reasoning and each tool call with its arguments and result", async () => {
+    const { page, close } = await openChat(fastQuery);
+    try {
+      await send(page, "Plan a trip to Kyoto");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      const summary = page.locator(`${lastTurn} .steps > summary`);
+      assert.match(await summary.textContent(), /View steps · 2 tool calls/);
+      await summary.click();
+      const tools = page.locator(`${lastTurn} .step-tool`);
+      assert.equal(await tools.count(), 2);
+      assert.equal(await tools.nth(0).locator(".tool-name").textContent(), "⚙search_flights");
+      assert.deepEqual(JSON.parse(await tools.nth(0).locator(".tool-args").textContent()), { destination: "Kyoto", when: "next month" });
+      const result = JSON.parse(await tools.nth(0).locator(".tool-result").textContent());
+      assert.equal(result.flights.length, 2);
+      assert.match(await tools.nth(1).locator(".tool-result").textContent(), /Casa Kyoto/);
+      assert.match(await page.textContent(`${lastTurn} .step-reasoning`), /The user wants a trip to Kyoto\. I should find flights/);
+      await page.locator(`${lastTurn} .step-tool`).first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(shots, "03-steps.png") });
+    } finally { await close(); }
+  });
+
+  test("Stop mid-answer interrupts the task and shows Stopped", async () => {
+    const { page, close } = await openChat(slowQuery);
+    try {
+      await send(page, "Trip to Paris");
+      await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
+      await page.click("#stop");
+      await page.waitForSelector(`${lastTurn}[data-phase="stopped"]`);
+      assert.match(await page.textContent(`${lastTurn} .status-text`), /^Stopped · stopped by the user$/);
+      assert.equal(await page.isHidden("#stop"), true);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
+      assert.equal((await sdk.getTask(await taskIdOf(page))).status, "cancelled");
+      assert.equal(await page.textContent(".task-list .chip"), "stopped");
+      await page.screenshot({ path: path.join(shots, "04-stopped.png") });
+    } finally { await close(); }
+  });
+
+  test("a follow-up becomes the next turn of the thread and is listed with its link", async () => {
+    const { page, close } = await openChat(fastQuery);
+    try {
+      await send(page, "Plan a trip to Porto");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      const first = await taskIdOf(page);
+      await send(page, "Now a trip to Rome");
+      await page.waitForFunction((id) => location.hash !== `#/task/${id}`, first);
+      await page.waitForSelector(`.turn:nth-of-type(2)[data-phase="done"]`);
+      const second = await taskIdOf(page);
+      assert.notEqual(second, first);
+      assert.equal(await page.locator(".turn").count(), 2);
+      assert.match(await renderedAnswer(page), /^Here is a plan for Rome\./);
+      assert.equal((await sdk.getTask(second)).threadId, (await sdk.getTask(first)).threadId);
+      const links = await page.$$eval(".task-list a", (as) => as.map((a) => a.getAttribute("href")));
+      assert.deepEqual(links, [`#/task/${first}`, `#/task/${second}`]);
+      await page.screenshot({ path: path.join(shots, "05-follow-up.png") });
+    } finally { await close(); }
+  });
+
+  test("a message sent with Tell it now reaches the running task and changes its course", async () => {
+    const { page, close } = await openChat("tokens=120&tokenIntervalMs=25&firstTokenDelayMs=0&toolDelayMs=0");
+    try {
+      await send(page, "Plan a trip to Madrid");
+      await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
+      await page.selectOption("#policy", "inject");
+      await send(page, "Actually, go to Vienna");
+      await page.waitForSelector(`${lastTurn} .msg.user.injected`);
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      assert.equal(await page.locator(".turn").count(), 1);
+      assert.match(await page.textContent(`${lastTurn} .injected`), /Actually, go to Vienna/);
+      const answer = await renderedAnswer(page);
+      assert.match(answer, /Changing course to Vienna/);
+      assert.equal(answer, await serverAnswer(await taskIdOf(page)));
+      await page.screenshot({ path: path.join(shots, "06-injected.png") });
+    } finally { await close(); }
+  });
+
+  test("reloading mid-answer replays the task from its link with nothing missing or repeated", async () => {
+    const { page, errors, close } = await openChat("tokens=250&tokenIntervalMs=20&firstTokenDelayMs=0&toolDelayMs=0");
+    try {
+      await send(page, "Plan a trip to Lisbon");
+      await page.waitForFunction(() => (document.querySelector(".turn:last-of-type .answer")?.textContent.length ?? 0) > 60);
+      const taskId = await taskIdOf(page);
+      await page.reload();
+      assert.equal(await taskIdOf(page), taskId);
+      await page.waitForSelector(`.turn[data-task-id="${taskId}"]`);
+      assert.equal((await sdk.getTask(taskId)).status, "running", "the reload happened mid-answer");
+      await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
+      await page.screenshot({ path: path.join(shots, "07-reloaded-mid-answer.png") });
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`, { timeout: 20_000 });
+      assert.equal(await page.locator(".turn").count(), 1);
+      assert.equal(await renderedAnswer(page), await serverAnswer(taskId));
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("a dropped connection shows Reconnecting, then Resumed, and the answer has no gap or repeat", async () => {
+    const proxy = await startProxy(server.port);
+    const { page, close } = await openChat("tokens=200&tokenIntervalMs=20&firstTokenDelayMs=0&toolDelayMs=0",
+      { origin: `http://127.0.0.1:${proxy.port}` });
+    try {
+      await page.evaluate(() => {
+        window.states = [];
+        new MutationObserver(() => window.states.push(document.querySelector("#connection").dataset.state))
+          .observe(document.querySelector("#connection"), { attributes: true });
+      });
+      await send(page, "Plan a trip to Oslo");
+      await page.waitForFunction(() => (document.querySelector(".turn:last-of-type .answer")?.textContent.length ?? 0) > 40);
+      proxy.refusing = true;
+      proxy.drop();
+      await page.waitForSelector('#connection[data-state="reconnecting"]');
+      assert.equal(await page.textContent("#connection .connection-text"), "Reconnecting…");
+      await page.screenshot({ path: path.join(shots, "08-reconnecting.png") });
+      proxy.refusing = false;
+      await page.waitForSelector('#connection[data-state="resumed"]');
+      assert.ok(proxy.connections >= 1);
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`, { timeout: 20_000 });
+      assert.equal(await renderedAnswer(page), await serverAnswer(await taskIdOf(page)));
+      const states = await page.evaluate(() => window.states);
+      assert.deepEqual(states.slice(0, 2), ["reconnecting", "resumed"]);
+    } finally {
+      await close();
+      await proxy.close();
+    }
+  });
+
+  test("everything works from the keyboard: Enter sends, Escape stops, steps open with Enter", async () => {
+    const { page, close } = await openChat(slowQuery);
+    try {
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
+      await page.keyboard.type("Trip to Athens");
+      await page.keyboard.press("Shift+Enter");
+      await page.keyboard.type("with the kids");
+      assert.equal(await page.inputValue("#composer-input"), "Trip to Athens\nwith the kids");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
+      assert.equal(await page.inputValue("#composer-input"), "");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector(`${lastTurn}[data-phase="stopped"]`);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
+      let onSummary = false;
+      for (let i = 0; i < 20 && !onSummary; i++) {
+        await page.keyboard.press("Shift+Tab");
+        onSummary = await page.evaluate(() => document.activeElement?.tagName === "SUMMARY");
+      }
+      assert.ok(onSummary, "the steps summary is reachable with the keyboard");
+      await page.keyboard.press("Enter");
+      assert.equal(await page.$eval(`${lastTurn} .steps`, (d) => d.open), true);
+      assert.equal(await page.getAttribute("#composer-input", "id"), "composer-input");
+      assert.ok(await page.$eval("label[for=composer-input]", (l) => l.textContent === "Message"));
+      assert.equal(await page.getAttribute("#announcer", "aria-live"), "polite");
+    } finally { await close(); }
+  });
+
+  test("at phone width the chat fits the screen without sideways scrolling", async () => {
+    const { page, close } = await openChat(fastQuery, { width: 375, height: 740 });
+    try {
+      await send(page, "Plan a 3-day trip to Barcelona");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      await page.click(`${lastTurn} .steps > summary`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 375), "no horizontal overflow");
+      await page.screenshot({ path: path.join(shots, "09-phone.png") });
+      await page.click("#tasks-toggle");
+      assert.equal(await page.getAttribute("#tasks-toggle", "aria-expanded"), "true");
+      assert.equal(await page.isVisible(".task-list a"), true);
+      await page.screenshot({ path: path.join(shots, "10-phone-tasks.png") });
+    } finally { await close(); }
+  });
+});
