@@ -170,6 +170,23 @@ public class AuthenticationTests
     }
 
     [Fact]
+    public async Task AServerWithoutHello_IsSpokenToInResp2_WithAuthAndNameStillApplied()
+    {
+        // Renaming HELLO away makes a Redis 7 answer like a Redis 5 would: "unknown command".
+        await using RedisServer server = await RedisServer.StartAsync(new RedisServerOptions
+        {
+            Password = "pw",
+            ExtraArgs = ["--requirepass", "pw", "--rename-command", "HELLO", ""],
+        }).DefaultTimeout();
+        await using RedisClient client = await TestClients.ConnectAsync(server, RedisProtocol.Resp3, o => (o.Password, o.ClientName, o.Database) = ("pw", "old-school", 2));
+
+        string info = (await client.ExecuteAsync("CLIENT", "INFO").DefaultTimeout()).AsString()!;
+        Assert.Contains("resp=2", info, StringComparison.Ordinal);
+        Assert.Contains("name=old-school", info, StringComparison.Ordinal);
+        Assert.Contains("db=2", info, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnixSocket_Works()
     {
         string socket = Path.Combine(Path.GetTempPath(), "ra-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
