@@ -14,10 +14,12 @@
 #
 # Environment: LOADTEST_ARTIFACTS (build output, default artifacts/loadtest), WORKER_CONCURRENCY
 # (tasks each worker runs at once, default 2000: the product default of 64 would queue a
-# 1,000-stream test behind itself and measure the queue, not the hub).
+# 1,000-stream test behind itself and measure the queue, not the hub), LOADTEST_NICE (e.g. -10:
+# run servers, workers and the harness at that nice level, so other work on a shared machine
+# disturbs the figures less; negative values need root).
 set -euo pipefail
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 if [ $# -lt 1 ] || [[ "$1" == -* ]]; then usage; exit 2; fi
 scenario=$1; shift
 mode=embedded
@@ -74,6 +76,8 @@ build() {
 }
 
 dll() { echo "$artifacts/bin/$1/release/$1.dll"; }
+run=()
+if [ -n "${LOADTEST_NICE:-}" ]; then run=(nice -n "$LOADTEST_NICE"); fi
 
 export Logging__LogLevel__Default=Warning
 export Logging__LogLevel__Microsoft__Hosting__Lifetime=Information
@@ -81,7 +85,7 @@ export RealtimeAgents__Worker__Concurrency=${WORKER_CONCURRENCY:-2000}
 
 start_server() { # name [redis]
   local port; port=$(free_port)
-  ( cd "$results" && exec dotnet "$(dll RealtimeAgents.Server)" --urls "http://127.0.0.1:$port" ) >"$results/$1.log" 2>&1 &
+  ( cd "$results" && exec "${run[@]}" dotnet "$(dll RealtimeAgents.Server)" --urls "http://127.0.0.1:$port" ) >"$results/$1.log" 2>&1 &
   local pid=$!
   pids+=("$pid"); server_pids+=("$pid")
   wait_http "http://127.0.0.1:$port/healthz" "$pid" "$1"
@@ -90,7 +94,7 @@ start_server() { # name [redis]
 }
 
 start_worker() { # name
-  ( cd "$results" && exec dotnet "$(dll RealtimeAgents.Worker)" ) >"$results/$1.log" 2>&1 &
+  ( cd "$results" && exec "${run[@]}" dotnet "$(dll RealtimeAgents.Worker)" ) >"$results/$1.log" 2>&1 &
   local pid=$!
   pids+=("$pid"); server_pids+=("$pid")
   sleep 1
@@ -112,7 +116,7 @@ build "${projects[@]}"
 
 if [ "$mode" != embedded ]; then
   redis_port=$(free_port)
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$results/redis.log" 2>&1 &
+  "${run[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$results/redis.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start"; tail "$results/redis.log"; exit 3; }
@@ -131,7 +135,7 @@ for u in "${urls[@]}"; do args+=(--url "$u"); done
 for p in "${server_pids[@]}"; do args+=(--server-pid "$p"); done
 set +e
 LOADTEST_COMMIT=$(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown) \
-  dotnet "$artifacts/bin/RealtimeAgents.LoadTests/release/loadtest.dll" "${args[@]}" "${pass[@]}"
+  "${run[@]}" dotnet "$artifacts/bin/RealtimeAgents.LoadTests/release/loadtest.dll" "${args[@]}" "${pass[@]}"
 status=$?
 set -e
 echo "results: $results"

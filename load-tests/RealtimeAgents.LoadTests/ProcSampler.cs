@@ -4,23 +4,25 @@ using RealtimeAgents.LoadTests.Metrics;
 namespace RealtimeAgents.LoadTests;
 
 /// <summary>
-/// Samples the server processes from /proc (resident memory, threads, open file descriptors) at
-/// a fixed interval, and at the end sets gauges of the first, last and largest reading:
-/// <c>server1.rss_mb.max</c>, <c>server1.fds.end</c>, … (numbered in --server-pid order).
+/// Samples the server processes from /proc (resident memory, threads, open file descriptors, CPU
+/// time) at a fixed interval, and at the end sets gauges of the first, last and largest reading:
+/// <c>server1.rss_mb.max</c>, <c>server1.fds.end</c>, … (numbered in --server-pid order), and the
+/// CPU each process used on average (<c>server1.cpu_pct</c>, 100 = one core; <c>harness.cpu_pct</c>
+/// for this process, which shares the machine).
 /// </summary>
 internal static class ProcSampler
 {
     public static async Task RunAsync(IReadOnlyList<int> pids, TimeSpan interval, Recorder rec, CancellationToken ct)
     {
-        if (pids.Count == 0) return;
         using var timer = new PeriodicTimer(interval);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             do
             {
-                foreach (int pid in pids)
+                foreach (int pid in pids.Append(Environment.ProcessId))
                 {
-                    if (Read(pid) is { } reading) rec.AddSample(new Sample(rec.Elapsed, pid, reading.RssMb, reading.Threads, reading.Fds));
+                    if (Read(pid) is { } r) rec.AddSample(new Sample(clock.Elapsed.TotalSeconds, pid, r.RssMb, r.Threads, r.Fds, r.CpuSeconds));
                 }
             }
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
@@ -41,7 +43,16 @@ internal static class ProcSampler
             Set(rec, $"{name}.rss_mb", samples.Select(x => x.RssMb).ToList(), "MB");
             Set(rec, $"{name}.threads", samples.Select(x => (double)x.Threads).ToList(), "threads");
             Set(rec, $"{name}.fds", samples.Select(x => (double)x.OpenFiles).ToList(), "files");
+            Cpu(rec, $"{name}.cpu_pct", samples);
         }
+        Cpu(rec, "harness.cpu_pct", snapshot.Samples.Where(x => x.Pid == Environment.ProcessId).ToList());
+    }
+
+    private static void Cpu(Recorder rec, string name, List<Sample> samples)
+    {
+        if (samples.Count < 2) return;
+        double seconds = samples[^1].Seconds - samples[0].Seconds;
+        if (seconds > 0) rec.Gauge(name, 100 * (samples[^1].CpuSeconds - samples[0].CpuSeconds) / seconds, "% of a core");
     }
 
     private static void Set(Recorder rec, string name, List<double> values, string unit)
@@ -51,10 +62,14 @@ internal static class ProcSampler
         rec.Gauge(name + ".max", values.Max(), unit);
     }
 
-    internal static (double RssMb, int Threads, int Fds)? Read(int pid)
+    internal static (double RssMb, int Threads, int Fds, double CpuSeconds)? Read(int pid)
     {
         try
         {
+            // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the ")" that ends the name.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            double cpu = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ClockTicksPerSecond;
             double rssKb = 0;
             int threads = 0;
             foreach (string line in File.ReadLines($"/proc/{pid}/status"))
@@ -63,13 +78,16 @@ internal static class ProcSampler
                 else if (line.StartsWith("Threads:", StringComparison.Ordinal)) threads = (int)Number(line);
             }
             int fds = Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
-            return (rssKb / 1024, threads, fds);
+            return (rssKb / 1024, threads, fds, cpu);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null; // the process is gone
         }
     }
+
+    /// <summary>USER_HZ, 100 on every Linux architecture .NET runs on.</summary>
+    private const double ClockTicksPerSecond = 100;
 
     private static double Number(string line) =>
         double.Parse(line.Split(':', 2)[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);

@@ -157,6 +157,7 @@ internal static class Run
     public static async Task<int> ExecuteAsync(Settings s, IReadOnlyList<Threshold> thresholds, string commandLine, CancellationToken ct)
     {
         var started = DateTimeOffset.UtcNow;
+        string loadAtStart = RunHeader.ReadLoadAverage();
         var recorder = new Recorder();
         var progress = new RunProgress();
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -179,7 +180,8 @@ internal static class Run
         ProcSampler.Summarize(s.ServerPids, recorder.Snapshot(), recorder);
         var snapshot = recorder.Snapshot();
         var report = new RunReport(
-            RunHeader.Describe(s, Scenarios.Describe(s.Scenario), started, (DateTimeOffset.UtcNow - started).TotalSeconds, commandLine),
+            RunHeader.Describe(s, Scenarios.Describe(s.Scenario), started, (DateTimeOffset.UtcNow - started).TotalSeconds, commandLine)
+                with { LoadAverage = $"{loadAtStart} → {RunHeader.ReadLoadAverage()}" },
             snapshot, [.. thresholds.Select(t => t.Evaluate(snapshot))]);
         ConsoleReport.Print(report, AnsiConsole.Console);
         if (s.OutputDirectory is { } dir)

@@ -25,8 +25,8 @@ public class ReportWriterTests
         rec.Fail("stream", "timeout");
         rec.Fail("stream", "timeout");
         rec.Gauge("server1.rss_mb.max", 120.5, "MB");
-        rec.AddSample(new Sample(0.5, 42, 100, 20, 200));
-        rec.AddSample(new Sample(1.5, 42, 120.5, 21, 210));
+        rec.AddSample(new Sample(0.5, 42, 100, 20, 200, 1));
+        rec.AddSample(new Sample(1.5, 42, 120.5, 21, 210, 1.5));
         var snapshot = rec.Snapshot();
         var settings = new Settings { Scenario = "ttft", Urls = [new Uri("http://127.0.0.1:5080/hubs/agents")], Mode = "embedded" };
         var header = RunHeader.Describe(settings, "a test run", DateTimeOffset.UnixEpoch, 12.5, "ttft --users 3");

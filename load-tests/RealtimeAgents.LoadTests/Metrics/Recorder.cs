@@ -27,9 +27,6 @@ public sealed class Recorder
     /// <summary>Starts the timeline's clock (the end of warm-up).</summary>
     public void StartClock() => _originTicks = Stopwatch.GetTimestamp();
 
-    /// <summary>Seconds since <see cref="StartClock"/>.</summary>
-    public double Elapsed => Stopwatch.GetElapsedTime(_originTicks).TotalSeconds;
-
     /// <summary>Records a latency in milliseconds.</summary>
     public void Record(string metric, double ms)
     {
@@ -118,8 +115,8 @@ public sealed class StepStatus
     }
 }
 
-/// <summary>One reading of a process from /proc.</summary>
-public sealed record Sample(double ElapsedSeconds, int Pid, double RssMb, int Threads, int OpenFiles);
+/// <summary>One reading of a process from /proc, <paramref name="Seconds"/> after sampling began (warm-up included).</summary>
+public sealed record Sample(double Seconds, int Pid, double RssMb, int Threads, int OpenFiles, double CpuSeconds);
 
 /// <summary>What a run measured, ready for the reports.</summary>
 public sealed record Snapshot(

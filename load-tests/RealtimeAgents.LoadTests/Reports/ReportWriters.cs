@@ -132,6 +132,7 @@ public static class ReportWriters
             w.WriteString("cpu", h.Cpu);
             w.WriteNumber("memoryGb", Math.Round(h.MemoryGb, 1));
             w.WriteString("runtime", h.Runtime);
+            w.WriteString("loadAverage", h.LoadAverage);
             w.WriteString("startedAt", h.StartedAt.ToString("O", CultureInfo.InvariantCulture));
             w.WriteNumber("wallSeconds", Math.Round(h.WallSeconds, 1));
             w.WriteNumber("seed", h.Seed);
@@ -212,11 +213,12 @@ public static class ReportWriters
             foreach (var s in report.Snapshot.Samples)
             {
                 w.WriteStartObject();
-                w.WriteNumber("t", Math.Round(s.ElapsedSeconds, 2));
+                w.WriteNumber("t", Math.Round(s.Seconds, 2));
                 w.WriteNumber("pid", s.Pid);
                 w.WriteNumber("rssMb", Math.Round(s.RssMb, 1));
                 w.WriteNumber("threads", s.Threads);
                 w.WriteNumber("fds", s.OpenFiles);
+                w.WriteNumber("cpuSeconds", Math.Round(s.CpuSeconds, 2));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -234,6 +236,7 @@ public static class ReportWriters
         yield return ("commit", h.Commit);
         yield return ("machine", $"{h.Machine}: {h.Cores} cores, {h.Cpu}, {h.MemoryGb.ToString("0.#", CultureInfo.InvariantCulture)} GB, {h.Os}");
         yield return ("runtime", h.Runtime);
+        yield return ("load average", $"{h.LoadAverage} (1 min, start → end; {h.Cores} cores)");
         yield return ("started", h.StartedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
         yield return ("wall time", $"{h.WallSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s");
         yield return ("seed", h.Seed.ToString(CultureInfo.InvariantCulture));

@@ -11,6 +11,25 @@ public sealed record RunHeader(
     int Cores, string Cpu, double MemoryGb, string Runtime, DateTimeOffset StartedAt, double WallSeconds, int Seed,
     string CommandLine, IReadOnlyList<KeyValuePair<string, string>> Settings)
 {
+    /// <summary>
+    /// The machine's 1-minute load average at the start and end of the run ("start → end"): on a
+    /// shared machine, other work competes with the server and the harness, and this says how much.
+    /// </summary>
+    public string LoadAverage { get; init; } = "";
+
+    /// <summary>The 1-minute load average now, from /proc/loadavg ("?" elsewhere).</summary>
+    public static string ReadLoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
     /// <summary>Reads the machine's facts; the commit comes from git in the working directory when it can.</summary>
     public static RunHeader Describe(Settings s, string description, DateTimeOffset startedAt, double wallSeconds, string commandLine)
     {

@@ -37,12 +37,12 @@ public static class Svg
                 new Series("p99", "#c53030", slots.Select(x => (x.t, RunReport.Ms(x.h.Percentile(99)))).ToList()),
             ]));
         }
-        var byPid = report.Snapshot.Samples.GroupBy(s => s.Pid).ToList();
+        var byPid = report.Snapshot.Samples.Where(s => s.Pid != Environment.ProcessId).GroupBy(s => s.Pid).ToList();
         if (byPid.Count > 0)
         {
             string[] colors = ["#2f855a", "#6b46c1", "#b7791f", "#2c7a7b"];
-            panels.Add(("resident memory of the server processes", "MB", byPid.Select((g, i) =>
-                new Series($"pid {g.Key}", colors[i % colors.Length], g.Select(s => (s.ElapsedSeconds, s.RssMb)).ToList())).ToList()));
+            panels.Add(("resident memory of the server processes (from the start, warm-up included)", "MB", byPid.Select((g, i) =>
+                new Series($"pid {g.Key}", colors[i % colors.Length], g.Select(s => (s.Seconds, s.RssMb)).ToList())).ToList()));
         }
 
         int height = Math.Max(1, panels.Count) * PanelHeight + 30;
