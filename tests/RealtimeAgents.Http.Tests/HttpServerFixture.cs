@@ -121,3 +121,10 @@ public sealed class TinyLogServerFixture : HttpServerFixture
 
     protected override IEnumerable<string> Settings => [.. base.Settings, $"--RealtimeAgents:EventLog:MaxLength={MaxLength}"];
 }
+
+/// <summary>A server that keeps few events per task and buffers few live events per reader, so a stalled reader falls off the log.</summary>
+public sealed class SmallRetentionServerFixture : HttpServerFixture
+{
+    protected override IEnumerable<string> Settings =>
+        [.. base.Settings, "--RealtimeAgents:EventLog:MaxLength=1000", "--RealtimeAgents:Relay:LiveBufferCapacity=16"];
+}
