@@ -151,7 +151,8 @@ export class TurnView {
           (ev.data.usage ? ` · ${ev.data.usage.outputTokens} tokens` : "");
         break;
       case "task.cancelled":
-        this.set("stopped", ev.data.reason);
+        // "Stopped" says it all when the user stopped it; other reasons (a newer message) are worth showing.
+        this.set("stopped", /^(stopped|interrupted) by the user$/.test(ev.data.reason) ? "" : ev.data.reason);
         break;
       case "task.failed":
         this.set("failed", ev.data.message);

@@ -117,7 +117,7 @@ describe("the chat", { timeout: 60_000 }, () => {
       await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
       await page.click("#stop");
       await page.waitForSelector(`${lastTurn}[data-phase="stopped"]`);
-      assert.match(await page.textContent(`${lastTurn} .status-text`), /^Stopped · stopped by the user$/);
+      assert.equal(await page.textContent(`${lastTurn} .status-text`), "Stopped");
       assert.equal(await page.isHidden("#stop"), true);
       assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
       assert.equal((await sdk.getTask(await taskIdOf(page))).status, "cancelled");
@@ -143,6 +143,22 @@ describe("the chat", { timeout: 60_000 }, () => {
       const links = await page.$$eval(".task-list a", (as) => as.map((a) => a.getAttribute("href")));
       assert.deepEqual(links, [`#/task/${first}`, `#/task/${second}`]);
       await page.screenshot({ path: path.join(shots, "05-follow-up.png") });
+    } finally { await close(); }
+  });
+
+  test("typing while it works interrupts by default: the answer stops and the new question runs", async () => {
+    const { page, close } = await openChat("tokens=200&tokenIntervalMs=25&firstTokenDelayMs=0&toolDelayMs=0");
+    try {
+      await send(page, "Plan a trip to Berlin");
+      await page.waitForSelector(`${lastTurn}[data-phase="writing"]`);
+      assert.equal(await page.inputValue("#policy"), "interrupt");
+      await send(page, "Prague instead, please");
+      await page.waitForSelector(`.turn:nth-of-type(1)[data-phase="stopped"]`);
+      assert.equal(await page.textContent(".turn:nth-of-type(1) .status-text"), "Stopped · superseded by a new message");
+      await page.waitForSelector(`.turn:nth-of-type(2)[data-phase="writing"]`);
+      assert.match(await page.textContent(".turn:nth-of-type(2) .msg.user"), /Prague instead, please/);
+      await page.click("#stop");
+      await page.waitForSelector(`.turn:nth-of-type(2)[data-phase="stopped"]`);
     } finally { await close(); }
   });
 
@@ -238,6 +254,19 @@ describe("the chat", { timeout: 60_000 }, () => {
       assert.equal(await page.getAttribute("#composer-input", "id"), "composer-input");
       assert.ok(await page.$eval("label[for=composer-input]", (l) => l.textContent === "Message"));
       assert.equal(await page.getAttribute("#announcer", "aria-live"), "polite");
+    } finally { await close(); }
+  });
+
+  test("a failing agent shows Failed with its message, in the dark theme too", async () => {
+    const { page, close } = await openChat("tokens=40&tokenIntervalMs=10&firstTokenDelayMs=0&toolDelayMs=0&failAfter=12");
+    try {
+      await page.emulateMedia({ colorScheme: "dark" });
+      await send(page, "Plan a trip to Rome");
+      await page.waitForSelector(`${lastTurn}[data-phase="failed"]`);
+      assert.match(await page.textContent(`${lastTurn} .status-text`), /^Failed · .*failed on purpose after 12 tokens/);
+      assert.equal(await page.textContent(".task-list .chip"), "failed");
+      assert.equal(await page.isHidden("#stop"), true);
+      await page.screenshot({ path: path.join(shots, "11-failed-dark.png") });
     } finally { await close(); }
   });
 
