@@ -103,6 +103,7 @@ static string Summary(string name, List<double> ms)
 }
 
 Console.WriteLine($"time to first token, demo agent (firstTokenDelayMs=0, toolCalls=0, reasoning=false), {runs} interleaved rounds after {warmup} warm-up, server {(app is null ? url : "in process")}, {Environment.ProcessorCount} cores");
+if (File.Exists("/proc/loadavg")) Console.WriteLine($"load average (1/5/15 min): {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}");
 Console.WriteLine(Summary("SSE", sse));
 Console.WriteLine(Summary("SignalR", signalR));
 
