@@ -92,8 +92,11 @@ public sealed class RedisSubscriber
                 }
                 catch
                 {
+                    // Timed out or cancelled: the SUBSCRIBE may still take effect, so take it back (best effort;
+                    // its confirmation is not awaited, and messages for a channel nobody holds are dropped anyway).
                     _channels.TryRemove(channel, out _);
                     state.Complete();
+                    Volatile.Read(ref _connection)?.TrySendWithoutReply("UNSUBSCRIBE", [channel]);
                     throw;
                 }
             }
