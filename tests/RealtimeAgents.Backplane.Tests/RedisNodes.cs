@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using RealtimeAgents.Redis;
 using RealtimeAgents.Server.Backplane;
 using RealtimeAgents.Testing;
@@ -19,9 +20,15 @@ public sealed class RedisNodes(RedisServer server) : IAsyncDisposable
 
     public RedisServer Server { get; } = server;
 
-    public RedisHubLifetimeManager<TestHub> Create(Action<RedisBackplaneOptions>? configure = null)
+    public RedisHubLifetimeManager<TestHub> Create(Action<RedisBackplaneOptions>? configure = null, ILoggerProvider? logs = null)
     {
-        var services = new ServiceCollection().AddLogging();
+        var services = new ServiceCollection().AddLogging(b =>
+        {
+            if (logs is not null)
+            {
+                b.AddProvider(logs);
+            }
+        });
         services.AddSignalR().AddRedisBackplane(o =>
         {
             o.ClientFactory = (loggerFactory, ct) => RedisClient.ConnectAsync(Server.ConnectionString, loggerFactory, ct);

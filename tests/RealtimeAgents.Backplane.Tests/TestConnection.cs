@@ -66,6 +66,21 @@ public sealed class TestConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// The next invocations, carrying <paramref name="texts"/> in any order: for messages from different
+    /// nodes, whose relative order nothing defines.
+    /// </summary>
+    public async Task ExpectInAnyOrderAsync(params string[] texts)
+    {
+        var got = new List<string>();
+        foreach (string _ in texts)
+        {
+            got.Add((await ReadAsync()).Text);
+        }
+
+        Assert.Equal(texts.Order(StringComparer.Ordinal), got.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
     /// Waits a moment and checks nothing (more) arrived. Used after the positive checks of a test have
     /// already proved the route works, so the wait only gives a wrong delivery time to show up.
     /// </summary>

@@ -107,7 +107,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IA
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        if (!_connections.TryRemove(connection.ConnectionId, out LocalConnection? local))
+        if (Volatile.Read(ref _disposed) != 0 || !_connections.TryRemove(connection.ConnectionId, out LocalConnection? local))
         {
             return;
         }
