@@ -144,6 +144,10 @@ public sealed class ChatCompletionsClient : IChatClient
         {
             throw LlmErrors.StreamBroken(ex);
         }
+        catch (JsonException ex)
+        {
+            throw LlmErrors.BadChunk(ex);
+        }
     }
 
     private async Task<HttpResponseMessage> SendAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, string model,

@@ -38,6 +38,9 @@ internal static class LlmErrors
         ex is null ? "The model's stream ended before the model finished its answer."
                    : $"The model's stream broke off: {ex.Message}", ex);
 
+    public static AgentException BadChunk(JsonException ex) => new(ModelError,
+        $"The model endpoint sent a stream chunk that is not valid JSON: {ex.Message}", ex);
+
     /// <summary>A non-success HTTP status with its body.</summary>
     public static AgentException FromResponse(HttpStatusCode status, string body, HttpResponseHeaders headers, string model, string baseUrl)
     {
