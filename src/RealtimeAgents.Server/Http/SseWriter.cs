@@ -14,7 +14,7 @@ namespace RealtimeAgents.Server.Http;
 ///                            (a blank line ends the frame)
 /// : keep-alive               (a comment, ignored by parsers, keeps idle proxies from closing)
 /// </code>
-/// Every frame is flushed at once (no response buffering, no compression) so a token reaches the
+/// Every frame is flushed at once (response buffering is off) so a token reaches the
 /// client when it is written. Writes are serialised: the relay's pump and the keep-alive loop
 /// share the response. Awaiting a write is the backpressure on the pump.
 /// </summary>
