@@ -48,11 +48,14 @@ public sealed class LlmOptions
     /// <summary>How long to wait for the endpoint to answer a call with its response headers. Default 100 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
-    /// <summary>Fills unset values from <c>OPENAI_API_KEY</c> / <c>OPENAI_BASE_URL</c> in <paramref name="configuration"/> (which holds the environment in a host).</summary>
+    /// <summary>
+    /// Fills what is still unset (no key; the OpenAI URL, which is the default) from
+    /// <c>OPENAI_API_KEY</c> / <c>OPENAI_BASE_URL</c> in <paramref name="configuration"/>, which holds
+    /// the environment in a host.
+    /// </summary>
     internal void ApplyFallbacks(IConfiguration configuration)
     {
         if (string.IsNullOrWhiteSpace(ApiKey) && configuration["OPENAI_API_KEY"] is { Length: > 0 } key) ApiKey = key;
-        bool baseUrlSet = configuration.GetSection(Section)["BaseUrl"] is { Length: > 0 };
-        if (!baseUrlSet && configuration["OPENAI_BASE_URL"] is { Length: > 0 } url) BaseUrl = url;
+        if (BaseUrl == OpenAIBaseUrl && configuration["OPENAI_BASE_URL"] is { Length: > 0 } url) BaseUrl = url;
     }
 }
