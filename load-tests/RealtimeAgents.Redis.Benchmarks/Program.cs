@@ -74,7 +74,7 @@ Console.WriteLine();
 Console.WriteLine(table);
 if (settings.WriteDoc)
 {
-    WriteIntoDoc(table);
+    WriteIntoDoc(table, settings.Inline ? "benchmark-inline" : "benchmark");
 }
 
 static async Task<double> XAddThroughput(RedisClient client, string key, int callers, int totalOps)
@@ -139,7 +139,7 @@ static string Report(Settings s, List<double> ourTp, List<double> benchTp, List<
 {
     var sb = new StringBuilder();
     sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}; redis-server and redis-benchmark 7.0.15 on loopback; {s.Rounds} rounds, medians.");
-    sb.AppendLine(CultureInfo.InvariantCulture, $"Continuations: {(s.Inline ? "inline on the reader (InlineContinuations = true)" : "thread pool (the default)")}.");
+    sb.AppendLine(CultureInfo.InvariantCulture, $"Continuations: {(s.Inline ? "inline on the reader (InlineContinuations = true)" : "thread pool (the default)")}; socket completions: {(InlineSocketCompletions() ? "inline on the epoll thread (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)" : "thread pool (the .NET default)")}.");
     sb.AppendLine();
     sb.AppendLine("| measure | ours | redis-benchmark | ours / redis-benchmark | target |");
     sb.AppendLine("|---|---|---|---|---|");
@@ -160,10 +160,12 @@ static string Report(Settings s, List<double> ourTp, List<double> benchTp, List<
     return sb.ToString();
 }
 
+static bool InlineSocketCompletions() => Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+
 static string LoadAverage() =>
     File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
-static void WriteIntoDoc(string table)
+static void WriteIntoDoc(string table, string marker)
 {
     string? dir = AppContext.BaseDirectory;
     while (dir is not null && !File.Exists(Path.Combine(dir, "RealtimeAgents.sln")))
@@ -178,8 +180,8 @@ static void WriteIntoDoc(string table)
     }
 
     string path = Path.Combine(dir, "docs", "redis-client.md");
-    const string begin = "<!-- benchmark:begin -->";
-    const string end = "<!-- benchmark:end -->";
+    string begin = $"<!-- {marker}:begin -->";
+    string end = $"<!-- {marker}:end -->";
     string doc = File.Exists(path) ? File.ReadAllText(path) : $"# Redis client\n\n## Benchmark\n\n{begin}\n{end}\n";
     int b = doc.IndexOf(begin, StringComparison.Ordinal);
     int e = doc.IndexOf(end, StringComparison.Ordinal);
@@ -190,7 +192,9 @@ static void WriteIntoDoc(string table)
         e = doc.IndexOf(end, StringComparison.Ordinal);
     }
 
-    string stamped = $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `dotnet run -c Release --project load-tests/RealtimeAgents.Redis.Benchmarks`.\n\n{table}";
+    string command = (InlineSocketCompletions() ? "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 " : "")
+        + "dotnet run -c Release --project load-tests/RealtimeAgents.Redis.Benchmarks" + (marker == "benchmark" ? "" : " -- --inline");
+    string stamped = $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC with `{command}`.\n\n{table}";
     doc = string.Concat(doc.AsSpan(0, b + begin.Length), "\n", stamped, doc.AsSpan(e));
     File.WriteAllText(path, doc);
     Console.WriteLine($"Updated {path}");
