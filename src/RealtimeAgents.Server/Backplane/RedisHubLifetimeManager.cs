@@ -70,6 +70,10 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IA
         _protocols = supported is { Count: > 0 }
             ? [.. protocolResolver.AllProtocols.Where(p => supported.Contains(p.Name, StringComparer.OrdinalIgnoreCase))]
             : protocolResolver.AllProtocols;
+
+        // Connect and subscribe now rather than on the first connection, so the first clients do not wait
+        // for it. A failure is logged, and the next call tries again.
+        _ = EnsureStartedAsync();
     }
 
     /// <summary>This node's name on the backplane (its ack channel ends with it).</summary>
@@ -376,6 +380,13 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IA
             {
                 local.RemoveGroup(groupName);
                 throw;
+            }
+
+            // The connection may have gone while we subscribed, after OnDisconnectedAsync took its groups:
+            // leave no member behind that nothing would ever remove.
+            if (!_connections.TryGetValue(local.Connection.ConnectionId, out LocalConnection? current) || current != local)
+            {
+                await RemoveLocalAsync(local, groupName).ConfigureAwait(false);
             }
         }
     }
