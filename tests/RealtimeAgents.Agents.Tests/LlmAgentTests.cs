@@ -277,4 +277,35 @@ public sealed class LlmAgentTests
         Assert.Equal(2, toolMessages.Count);
         Assert.Contains("Division by zero.", toolMessages[0].GetProperty("content").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TaskOptions_OverrideTheModelTemperatureAndMaxTokens_ForThatTaskOnly()
+    {
+        await using var kit = await LlmKit.StartAsync();
+        kit.Server.Enqueue(FakeReply.Replay("text.sse"));
+        var task = await kit.SubmitAsync("Hi", options: new { model = "qwen3", temperature = "0.3", maxTokens = 64, tokens = 5 });
+        await kit.CollectAsync(task.TaskId);
+
+        var body = Assert.Single(kit.Server.Requests).Body;
+        Assert.Equal("qwen3", body.GetProperty("model").GetString());
+        Assert.Equal(0.3, body.GetProperty("temperature").GetDouble(), 5);
+        Assert.Equal(64, body.GetProperty("max_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("""{"model":""}""", "Option 'model'")]
+    [InlineData("""{"temperature":3}""", "Option 'temperature'")]
+    [InlineData("""{"temperature":"warm"}""", "Option 'temperature'")]
+    [InlineData("""{"maxSteps":0}""", "Option 'maxSteps'")]
+    [InlineData("""{"maxTokens":1.5}""", "Option 'maxTokens'")]
+    public async Task BadTaskOptions_AreRefusedAtSubmit_BeforeATaskExists(string options, string message)
+    {
+        await using var kit = await LlmKit.StartAsync();
+        var ex = await Assert.ThrowsAsync<RealtimeAgentsException>(() => kit.Tasks.SubmitAsync(LlmKit.Owner, new SubmitTaskRequest
+        {
+            Agent = "llm", Input = "Hi", Options = JsonDocument.Parse(options).RootElement.Clone(),
+        }).DefaultTimeout());
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+        Assert.Empty(kit.Server.Requests);
+    }
 }

@@ -50,8 +50,12 @@ internal sealed class LlmKit : IAsyncDisposable
         return kit;
     }
 
-    public Task<SubmitTaskResult> SubmitAsync(string input, string? threadId = null) =>
-        Tasks.SubmitAsync(Owner, new SubmitTaskRequest { Agent = "llm", Input = input, ThreadId = threadId }).DefaultTimeout();
+    public Task<SubmitTaskResult> SubmitAsync(string input, string? threadId = null, object? options = null) =>
+        Tasks.SubmitAsync(Owner, new SubmitTaskRequest
+        {
+            Agent = "llm", Input = input, ThreadId = threadId,
+            Options = options is null ? null : System.Text.Json.JsonSerializer.SerializeToElement(options),
+        }).DefaultTimeout();
 
     /// <summary>Every event of the task from the start through its terminal event.</summary>
     public async Task<List<AgentEvent>> CollectAsync(string taskId, int timeoutMs = 15_000)

@@ -38,6 +38,8 @@ public sealed class LlmAgent(
     public async Task<AgentResult> RunAsync(AgentContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var overrides = LlmTaskOptions.Parse(context.Options);
+        string model = overrides.Model ?? _options.Model;
         var messages = new List<ChatMessage>();
         if (!string.IsNullOrWhiteSpace(_options.SystemPrompt)) messages.Add(new ChatMessage(ChatRole.System, _options.SystemPrompt));
         messages.AddRange(await ThreadHistory.LoadAsync(store, log, context.ThreadId, context.TaskId, _options.MaxHistoryTasks,
@@ -47,9 +49,9 @@ public sealed class LlmAgent(
         var declarations = _tools.Values.Select(t => (AITool)AIFunctionFactory.CreateDeclaration(t.Name, t.Description, t.ParametersSchema)).ToList();
         var withTools = new ChatOptions
         {
-            ModelId = _options.Model,
-            Temperature = _options.Temperature,
-            MaxOutputTokens = _options.MaxTokens,
+            ModelId = model,
+            Temperature = overrides.Temperature ?? _options.Temperature,
+            MaxOutputTokens = overrides.MaxTokens ?? _options.MaxTokens,
             Tools = declarations.Count > 0 ? declarations : null,
         };
         // The last step offers no tools, so the model has to answer with what it has.
@@ -60,11 +62,11 @@ public sealed class LlmAgent(
         var usedIds = new HashSet<string>(StringComparer.Ordinal);
         long inputTokens = 0, outputTokens = 0;
         bool sawUsage = false;
-        int maxSteps = Math.Max(1, _options.MaxSteps);
+        int maxSteps = Math.Max(1, overrides.MaxSteps ?? _options.MaxSteps);
         for (int step = 1; step <= maxSteps; step++)
         {
             while (context.Messages.TryRead(out var injected)) messages.Add(new ChatMessage(ChatRole.User, injected.Text));
-            await context.StatusAsync(StatusPhases.Thinking, step == 1 ? $"Asking {_options.Model}" : $"Asking {_options.Model} (step {step})")
+            await context.StatusAsync(StatusPhases.Thinking, step == 1 ? $"Asking {model}" : $"Asking {model} (step {step})")
                 .ConfigureAwait(false);
 
             var turn = new Turn(context, usedIds);

@@ -36,6 +36,6 @@ public static class LlmServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILlmTool, NotepadTool>());
         services.TryAddKeyedSingleton<IChatClient>(LlmAgent.ChatClientKey,
             (sp, _) => new ChatCompletionsClient(sp.GetRequiredService<IOptions<LlmOptions>>().Value));
-        return services.AddAgent<LlmAgent>("llm");
+        return services.AddAgent<LlmAgent>("llm", o => LlmTaskOptions.Parse(o));
     }
 }
