@@ -44,6 +44,42 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
             if (_threads.TryGetValue(n.ThreadId, out var ch)) ch.Writer.TryWrite(n);
         });
         connection.Reconnected += _ => ResumeAllAsync();
+        connection.Closed += OnClosedAsync;
+    }
+
+    private static readonly TimeSpan[] RestartDelays =
+        [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
+
+    private readonly CancellationTokenSource _disposing = new();
+    private bool _restartOnClose = true;
+
+    /// <summary>How many times the client restarted its connection after the server closed it.</summary>
+    public int Restarts { get; private set; }
+
+    // The server may close a connection outright (a slow client cut off, a node shutting down): the
+    // HubConnection then does not reconnect by itself. Unless we are being disposed, start it again
+    // and resume every subscription from its cursor.
+    private async Task OnClosedAsync(Exception? error)
+    {
+        for (int attempt = 0; _restartOnClose && !_disposing.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.Delay(RestartDelays[Math.Min(attempt, RestartDelays.Length - 1)], _disposing.Token).ConfigureAwait(false);
+                await Connection.StartAsync(_disposing.Token).ConfigureAwait(false);
+                Restarts++;
+                await ResumeAllAsync().ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // Not reachable yet; try again after a longer pause.
+            }
+        }
     }
 
     /// <summary>The underlying SignalR connection.</summary>
@@ -53,15 +89,24 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
     public WebSocketConnectionFactory ConnectionFactory { get; }
 
     /// <summary>Connects to the hub at <paramref name="hubUrl"/> (e.g. http://localhost:5080/hubs/agents).</summary>
-    public static async Task<RealtimeAgentsClient> ConnectAsync(Uri hubUrl, RealtimeAgentsClientOptions? options = null,
+    public static Task<RealtimeAgentsClient> ConnectAsync(Uri hubUrl, RealtimeAgentsClientOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        ConnectAsync([hubUrl], options, cancellationToken);
+
+    /// <summary>
+    /// Connects to one of several hub nodes (tried in turn); after a lost connection it reconnects
+    /// to whichever answers and resumes every subscription there.
+    /// </summary>
+    public static async Task<RealtimeAgentsClient> ConnectAsync(IReadOnlyList<Uri> hubUrls, RealtimeAgentsClientOptions? options = null,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(hubUrls);
         options ??= new RealtimeAgentsClientOptions();
-        var factory = new WebSocketConnectionFactory(hubUrl, options.AccessTokenProvider,
+        var factory = new WebSocketConnectionFactory(hubUrls, options.AccessTokenProvider,
             new Dictionary<string, string>(options.Headers));
         var builder = new HubConnectionBuilder();
         builder.Services.AddSingleton<IConnectionFactory>(factory);
-        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(hubUrl));
+        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(hubUrls[0]));
         if (options.LoggerFactory is not null) builder.Services.AddSingleton(options.LoggerFactory);
         builder.AddJsonProtocol(o =>
         {
@@ -74,7 +119,7 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
                 TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)]);
         }
         var connection = builder.Build();
-        var client = new RealtimeAgentsClient(connection, factory);
+        var client = new RealtimeAgentsClient(connection, factory) { _restartOnClose = options.AutomaticReconnect };
         await connection.StartAsync(cancellationToken).ConfigureAwait(false);
         return client;
     }
@@ -137,6 +182,7 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
 
     private void OnEvent(AgentEvent ev)
     {
+        ev.ReceivedAt = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerMillisecond;
         if (_subscriptions.TryGetValue(ev.TaskId, out var sub)) sub.Accept(ev);
     }
 
@@ -172,8 +218,10 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await _disposing.CancelAsync().ConfigureAwait(false);
         foreach (var sub in _subscriptions.Values) sub.Complete(null);
         await Connection.DisposeAsync().ConfigureAwait(false);
+        _disposing.Dispose();
     }
 }
 
@@ -203,13 +251,20 @@ public sealed class TaskSubscription
     public SubscribeResult? Result { get; internal set; }
     /// <summary>How many times the subscription was resumed.</summary>
     public int Resumes { get; internal set; }
+    /// <summary>Events received again (seq already seen) and dropped; a healthy server sends none.</summary>
+    public int DuplicatesDropped { get; private set; }
     internal bool IsCompleted { get; private set; }
 
     internal void Accept(AgentEvent ev)
     {
         lock (_gate)
         {
-            if (IsCompleted || ev.Seq <= _lastSeq) return;
+            if (IsCompleted) return;
+            if (ev.Seq <= _lastSeq)
+            {
+                DuplicatesDropped++;
+                return;
+            }
             _lastSeq = ev.Seq;
             Cursor = ev.Id;
             _events.Writer.TryWrite(ev);

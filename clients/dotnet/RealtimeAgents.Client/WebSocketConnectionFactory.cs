@@ -14,16 +14,39 @@ namespace RealtimeAgents.Client;
 /// </summary>
 public sealed class WebSocketConnectionFactory : IConnectionFactory
 {
-    private readonly Uri _hubUrl;
+    private readonly Uri[] _hubUrls;
     private readonly Func<Task<string?>>? _accessTokenFactory;
     private readonly IReadOnlyDictionary<string, string> _headers;
     private readonly List<WebSocketConnection> _open = [];
+    private volatile TaskCompletionSource? _paused;
+    private int _current;
 
     /// <summary>Creates the factory for one hub URL (http(s):// or ws(s)://).</summary>
     public WebSocketConnectionFactory(Uri hubUrl, Func<Task<string?>>? accessTokenFactory = null,
         IReadOnlyDictionary<string, string>? headers = null)
+        : this([hubUrl], accessTokenFactory, headers)
     {
-        ArgumentNullException.ThrowIfNull(hubUrl);
+    }
+
+    /// <summary>
+    /// Creates the factory for several hub nodes: a connect tries them in turn, starting with the
+    /// one that worked last, so a client whose node died reconnects to another.
+    /// </summary>
+    public WebSocketConnectionFactory(IReadOnlyList<Uri> hubUrls, Func<Task<string?>>? accessTokenFactory = null,
+        IReadOnlyDictionary<string, string>? headers = null)
+    {
+        ArgumentNullException.ThrowIfNull(hubUrls);
+        if (hubUrls.Count == 0) throw new ArgumentException("At least one hub URL is needed.", nameof(hubUrls));
+        _hubUrls = [.. hubUrls.Select(ToWebSocketUrl)];
+        _accessTokenFactory = accessTokenFactory;
+        _headers = headers ?? new Dictionary<string, string>();
+    }
+
+    /// <summary>The hub URL the last successful connect used.</summary>
+    public Uri CurrentUrl => _hubUrls[Volatile.Read(ref _current)];
+
+    private static Uri ToWebSocketUrl(Uri hubUrl)
+    {
         var ws = new UriBuilder(hubUrl);
         ws.Scheme = hubUrl.Scheme switch
         {
@@ -31,17 +54,33 @@ public sealed class WebSocketConnectionFactory : IConnectionFactory
             "https" or "wss" => "wss",
             _ => throw new ArgumentException($"Unsupported scheme '{hubUrl.Scheme}'.", nameof(hubUrl)),
         };
-        _hubUrl = ws.Uri;
-        _accessTokenFactory = accessTokenFactory;
-        _headers = headers ?? new Dictionary<string, string>();
+        return ws.Uri;
     }
 
     /// <inheritdoc />
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
+        int first = Volatile.Read(ref _current);
+        for (int i = 0; ; i++)
+        {
+            int index = (first + i) % _hubUrls.Length;
+            try
+            {
+                var connection = await ConnectToAsync(_hubUrls[index], cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _current, index);
+                return connection;
+            }
+            catch (Exception ex) when (ex is WebSocketException or HttpRequestException && i + 1 < _hubUrls.Length)
+            {
+                // That node is gone; try the next.
+            }
+        }
+    }
+
+    private async Task<ConnectionContext> ConnectToAsync(Uri url, CancellationToken cancellationToken)
+    {
         var socket = new ClientWebSocket();
         foreach (var (name, value) in _headers) socket.Options.SetRequestHeader(name, value);
-        var url = _hubUrl;
         if (_accessTokenFactory is not null && await _accessTokenFactory().ConfigureAwait(false) is { Length: > 0 } token)
         {
             // Browsers cannot set headers on a WebSocket, so servers accept the query string too;
@@ -62,6 +101,18 @@ public sealed class WebSocketConnectionFactory : IConnectionFactory
         connection.Start();
         return connection;
     }
+
+    /// <summary>
+    /// Stops reading from the sockets, as a client on a stalled network would: the server's
+    /// outgoing buffer for this client fills up. For tests and load scenarios of slow clients.
+    /// </summary>
+    public void PauseReceiving() =>
+        Interlocked.CompareExchange(ref _paused, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+
+    /// <summary>Reads again after <see cref="PauseReceiving"/>.</summary>
+    public void ResumeReceiving() => Interlocked.Exchange(ref _paused, null)?.TrySetResult();
+
+    internal Task WhilePaused => _paused?.Task ?? Task.CompletedTask;
 
     /// <summary>
     /// Drops every open socket without a close handshake, as a lost network would. For tests
@@ -117,6 +168,7 @@ internal sealed class WebSocketConnection : ConnectionContext
         {
             while (true)
             {
+                await _factory.WhilePaused.WaitAsync(_closing.Token).ConfigureAwait(false);
                 var memory = writer.GetMemory(4096);
                 var result = await _socket.ReceiveAsync(memory, _closing.Token).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close) break;
