@@ -57,6 +57,7 @@ public static partial class RealtimeAgentsServer
             o.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
         });
+        services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ITaskNotifier, HubTaskNotifier>();
@@ -71,7 +72,15 @@ public static partial class RealtimeAgentsServer
         var app = builder.Build();
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.MapHub<AgentHub>(HubMethods.Path);
+        var hubLimits = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubEndpointOptions>>().Value;
+        app.MapHub<AgentHub>(HubMethods.Path, o =>
+        {
+            // Outgoing: the per-client byte bound behind slow-client handling. Incoming: room for the
+            // largest message SignalR accepts, or a large valid input would stall its connection.
+            o.TransportMaxBufferSize = hubLimits.MaxBufferedBytes;
+            o.ApplicationMaxBufferSize = Math.Max(64 * 1024,
+                2L * app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TaskOptions>>().Value.MaxInputBytes + 32 * 1024);
+        });
         app.MapHttpSurface();
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
         app.Lifetime.ApplicationStarted.Register(() =>

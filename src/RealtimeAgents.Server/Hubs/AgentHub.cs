@@ -31,8 +31,8 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
             throw RealtimeAgentsException.Invalid("The cursor is malformed: use null, \"0-0\", \"$\" or an event id like \"1732200000000-0\".");
         }
         var task = await tasks.GetOwnedAsync(Owner, taskId, Context.ConnectionAborted).ConfigureAwait(false);
-        var sink = new HubEventSink(subscriptions.HubContext, Context.ConnectionId);
-        var subscription = await relay.SubscribeAsync(task.TaskId, position, sink, Context.ConnectionAborted).ConfigureAwait(false);
+        var subscription = await relay.SubscribeAsync(task.TaskId, position, subscriptions.SinkFor(Context), Context.ConnectionAborted)
+            .ConfigureAwait(false);
         await subscriptions.AddAsync(Context.ConnectionId, subscription).ConfigureAwait(false);
         return new SubscribeResult(task.TaskId, task.Status, subscription.Recovered, subscription.Cursor, subscription.Epoch);
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core.Relay;
 
@@ -9,12 +10,13 @@ namespace RealtimeAgents.Server.Hubs;
 /// The relay subscriptions of each connection on this node, so Unsubscribe, a repeated Subscribe
 /// and a disconnect stop exactly the pumps they should.
 /// </summary>
-public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext)
+public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
 {
+    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(hubContext, caller, options.Value.SlowClientTimeout, logger);
+
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelaySubscription>> _byConnection =
         new(StringComparer.Ordinal);
 
-    internal IHubContext<AgentHub> HubContext => hubContext;
 
     /// <summary>Subscriptions alive on this node.</summary>
     public int Count => _byConnection.Values.Sum(d => d.Count);
@@ -50,12 +52,50 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext)
     }
 }
 
-/// <summary>Delivers a subscription's events to one SignalR connection.</summary>
-internal sealed class HubEventSink(IHubContext<AgentHub> hub, string connectionId) : IEventSink
+/// <summary>
+/// Delivers a subscription's events to one SignalR connection. A send completes when the
+/// connection's outgoing buffer (bounded in bytes, <see cref="HubEndpointOptions.MaxBufferedBytes"/>)
+/// has room, so a client that stops reading stalls only its own pumps. One stalled past
+/// <see cref="HubEndpointOptions.SlowClientTimeout"/> is disconnected: its SDK reconnects and
+/// resumes every subscription from its cursor.
+/// </summary>
+internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubCallerContext caller, TimeSpan stallLimit, ILogger logger)
+    : IEventSink
 {
-    public ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken) =>
-        new(hub.Clients.Client(connectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken));
+    public async ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+    {
+        var send = hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken);
+        if (send.IsCompleted)
+        {
+            await send.ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await send.WaitAsync(stallLimit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogSlowClient(logger, caller.ConnectionId, agentEvent.TaskId, stallLimit);
+            caller.Abort();
+            throw new OperationCanceledException($"connection {caller.ConnectionId} stopped reading");
+        }
+    }
+
+    [LoggerMessage(EventId = 30, EventName = "SlowClientDisconnected", Level = LogLevel.Information,
+        Message = "Connection {ConnectionId} did not read for {Stall} while task {TaskId} streamed; disconnected so it resumes from its cursor.")]
+    private static partial void LogSlowClient(ILogger logger, string connectionId, string taskId, TimeSpan stall);
 
     public ValueTask EndAsync(SubscriptionEnded ended, CancellationToken cancellationToken) =>
-        new(hub.Clients.Client(connectionId).SendAsync(HubMethods.SubscriptionEnded, ended, cancellationToken));
+        new(hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.SubscriptionEnded, ended, cancellationToken));
+}
+
+/// <summary>Limits of the hub endpoint (configuration section RealtimeAgents:Hub).</summary>
+public sealed class HubEndpointOptions
+{
+    /// <summary>Bytes buffered per connection in each direction before writes wait (64 KiB).</summary>
+    public long MaxBufferedBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long a delivery may wait on a client that does not read before the client is disconnected.</summary>
+    public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
