@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -19,14 +18,14 @@ namespace RealtimeAgents.Core.Redis.Tests;
 /// </summary>
 public sealed class Distributed : IAsyncDisposable
 {
-    private readonly List<WorkerProcess> _workers = [];
+    private readonly List<NodeProcess> _workers = [];
     private readonly List<RealtimeAgentsClient> _clients = [];
     private WebApplication? _hub;
 
     public RedisServer Redis { get; private set; } = null!;
     public string Prefix { get; } = RedisServer.UniquePrefix();
     public Uri HubUrl { get; private set; } = null!;
-    public IReadOnlyList<WorkerProcess> Workers => _workers;
+    public IReadOnlyList<NodeProcess> Workers => _workers;
 
     public static async Task<Distributed> StartAsync(bool appendOnly = false)
     {
@@ -48,9 +47,9 @@ public sealed class Distributed : IAsyncDisposable
     public T Get<T>() where T : notnull => _hub!.Services.GetRequiredService<T>();
 
     /// <summary>Starts a worker process named <paramref name="name"/> (its queue consumer name) and waits until it is ready.</summary>
-    public async Task<WorkerProcess> StartWorkerAsync(string name, TimeSpan? visibility = null)
+    public async Task<NodeProcess> StartWorkerAsync(string name, TimeSpan? visibility = null)
     {
-        var worker = WorkerProcess.Start(name, new Dictionary<string, string>
+        var worker = NodeProcess.Start(name, "RealtimeAgents.Worker.dll", [], new Dictionary<string, string>
         {
             ["RealtimeAgents__Redis"] = Redis.ConnectionString,
             ["RealtimeAgents__RedisKeyPrefix"] = Prefix,
@@ -80,74 +79,5 @@ public sealed class Distributed : IAsyncDisposable
             await _hub.DisposeAsync().AsTask().DefaultTimeout();
         }
         await Redis.DisposeAsync().AsTask().DefaultTimeout();
-    }
-}
-
-/// <summary>A RealtimeAgents.Worker process; killed by PID when disposed.</summary>
-public sealed class WorkerProcess : IDisposable
-{
-    private readonly Process _process;
-    private readonly List<string> _log = [];
-    private readonly SemaphoreSlim _logged = new(0);
-
-    private WorkerProcess(Process process, string name)
-    {
-        _process = process;
-        Name = name;
-    }
-
-    public string Name { get; }
-    public int Pid => _process.Id;
-    public bool HasExited => _process.HasExited;
-    public string Log { get { lock (_log) return string.Join('\n', _log); } }
-
-    public static WorkerProcess Start(string name, IDictionary<string, string> environment)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "RealtimeAgents.Worker.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException("The worker's build output is missing next to the tests", dll);
-        var info = new ProcessStartInfo("dotnet", [dll])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach (var (k, v) in environment) info.Environment[k] = v;
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the worker");
-        var worker = new WorkerProcess(process, name);
-        process.OutputDataReceived += (_, e) => worker.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return worker;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null) return;
-        lock (_log) _log.Add(line);
-        _logged.Release();
-    }
-
-    public async Task WaitForLogAsync(string text)
-    {
-        while (!Log.Contains(text, StringComparison.Ordinal))
-        {
-            if (_process.HasExited) throw new InvalidOperationException($"worker {Name} exited ({_process.ExitCode}):\n{Log}");
-            await _logged.WaitAsync(TimeSpan.FromMilliseconds(200));
-        }
-    }
-
-    /// <summary>SIGKILL: the process dies without a word, as on a crashed machine.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(10_000);
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
     }
 }

@@ -13,7 +13,7 @@ using Xunit;
 namespace RealtimeAgents.Server.Tests;
 
 /// <summary>The real server, embedded mode, on a free loopback port; one per test class.</summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
     private readonly List<RealtimeAgentsClient> _clients = [];
     private WebApplication? _app;
@@ -23,7 +23,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = RealtimeAgentsServer.CreateBuilder(["--urls", "http://127.0.0.1:0", "--environment", "Testing"], b =>
+        var builder = RealtimeAgentsServer.CreateBuilder(["--urls", "http://127.0.0.1:0", "--environment", "Testing", .. ExtraArgs], b =>
         {
             b.Logging.SetMinimumLevel(LogLevel.Warning);
         });
@@ -32,6 +32,9 @@ public sealed class ServerFixture : IAsyncLifetime
         string address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         HubUrl = new Uri(new Uri(address), HubMethods.Path);
     }
+
+    /// <summary>Configuration for a derived fixture, as command-line pairs ("--RealtimeAgents:Hub:…", value).</summary>
+    protected virtual IEnumerable<string> ExtraArgs => [];
 
     public async Task<RealtimeAgentsClient> ConnectAsync()
     {

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using RealtimeAgents.Client;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Redis;
+using RealtimeAgents.Testing;
+
+namespace RealtimeAgents.MultiNode.Tests;
+
+/// <summary>
+/// The distributed deployment as real processes on 127.0.0.1: one redis-server, hub nodes
+/// (RealtimeAgents.Server in Redis mode, each on its own fixed port so it can come back on the same
+/// address) and worker processes. Everything is stopped by PID on dispose.
+/// </summary>
+public sealed class Cluster : IAsyncDisposable
+{
+    private readonly Dictionary<string, NodeProcess> _hubs = [];
+    private readonly Dictionary<string, int> _hubPorts = [];
+    private readonly List<NodeProcess> _workers = [];
+    private readonly List<RealtimeAgentsClient> _clients = [];
+
+    public RedisServer Redis { get; private set; } = null!;
+    public RedisClient Admin { get; private set; } = null!;
+    public string Prefix { get; } = RedisServer.UniquePrefix();
+
+    public static async Task<Cluster> StartAsync(int hubs, int workers)
+    {
+        var c = new Cluster { Redis = await RedisServer.StartAsync() };
+        c.Admin = await RedisClient.ConnectAsync(c.Redis.ConnectionString).DefaultTimeout();
+        await Task.WhenAll(Enumerable.Range(0, hubs).Select(i => c.StartHubAsync($"hub-{(char)('a' + i)}")));
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(i => c.StartWorkerAsync($"worker-{i + 1}")));
+        return c;
+    }
+
+    private Dictionary<string, string> Environment() => new()
+    {
+        ["RealtimeAgents__Redis"] = Redis.ConnectionString,
+        ["RealtimeAgents__RedisKeyPrefix"] = Prefix,
+        ["RealtimeAgents__Relay__IdleCheckInterval"] = "00:00:01",
+        ["RealtimeAgents__Queue__VisibilityTimeout"] = "00:00:03",
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        ["Logging__LogLevel__RealtimeAgents"] = "Information",
+    };
+
+    public IReadOnlyList<string> HubNames => [.. _hubPorts.Keys.Order(StringComparer.Ordinal)];
+
+    public Uri HubUrl(string name) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_hubPorts[name]}{HubMethods.Path}"));
+
+    /// <summary>Starts (or restarts, on the same port) a hub node.</summary>
+    public async Task StartHubAsync(string name)
+    {
+        if (!_hubPorts.TryGetValue(name, out int port))
+        {
+            lock (_hubPorts) _hubPorts[name] = port = FreePort();
+        }
+        var hub = NodeProcess.Start(name, "RealtimeAgents.Server.dll",
+            ["--urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")], Environment());
+        lock (_hubs) _hubs[name] = hub;
+        await hub.WaitForLogAsync("Application started").DefaultTimeout(30_000);
+    }
+
+    public void KillHub(string name)
+    {
+        NodeProcess hub;
+        lock (_hubs) hub = _hubs[name];
+        hub.Kill();
+    }
+
+    public async Task StartWorkerAsync(string name)
+    {
+        var env = Environment();
+        env["RealtimeAgents__Worker__ConsumerName"] = name;
+        env["Logging__LogLevel__Default"] = "Information";
+        var worker = NodeProcess.Start(name, "RealtimeAgents.Worker.dll", [], env);
+        lock (_workers) _workers.Add(worker);
+        await worker.WaitForLogAsync("takes up to").DefaultTimeout(30_000);
+    }
+
+    /// <summary>A client that knows every hub node and starts with the ones named first.</summary>
+    public async Task<RealtimeAgentsClient> ConnectAsync(params string[] hubs)
+    {
+        var urls = hubs.Concat(HubNames.Except(hubs)).Select(HubUrl).ToList();
+        var client = await RealtimeAgentsClient.ConnectAsync(urls).DefaultTimeout(15_000);
+        lock (_clients) _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Drops every hub's Redis subscriber connection, as a network blip would.</summary>
+    public async Task KillPubSubConnectionsAsync() =>
+        await Admin.ExecuteAsync("CLIENT", ["KILL", "TYPE", "pubsub"]).AsTask().DefaultTimeout();
+
+    public static SubmitTaskRequest Demo(object options, string input = "Plan a trip to Lyon") => new()
+    {
+        Agent = "demo", Input = input, Options = JsonSerializer.SerializeToElement(options),
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _clients)
+        {
+            try { await c.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)); }
+            catch (Exception) { /* a client of a killed node may not close cleanly */ }
+        }
+        foreach (var h in _hubs.Values) h.Dispose();
+        foreach (var w in _workers) w.Dispose();
+        await Admin.DisposeAsync().AsTask().DefaultTimeout();
+        await Redis.DisposeAsync().AsTask().DefaultTimeout();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+public static class Collect
+{
+    public static async Task<List<AgentEvent>> UntilEndAsync(TaskSubscription sub, Func<AgentEvent, bool>? until = null, int timeoutMs = 30_000)
+    {
+        var list = new List<AgentEvent>();
+        using var cts = new CancellationTokenSource(timeoutMs);
+        try
+        {
+            await foreach (var ev in sub.ReadEventsAsync(cts.Token))
+            {
+                list.Add(ev);
+                if (until?.Invoke(ev) == true) break;
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            throw new TimeoutException($"task {sub.TaskId}: no terminal event within {timeoutMs} ms; {list.Count} events, last seq {list.LastOrDefault()?.Seq}");
+        }
+        return list;
+    }
+}

@@ -1,0 +1,87 @@
+using RealtimeAgents.Client;
+using RealtimeAgents.Conformance;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Testing;
+using Xunit;
+
+namespace RealtimeAgents.MultiNode.Tests;
+
+public sealed class MultiNodeTests
+{
+    [Fact]
+    public async Task ClientsOnTwoHubNodes_SubscribedToTheSameTasks_ReceiveIdenticalCompleteSequences()
+    {
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 2);
+        var onA = await cluster.ConnectAsync("hub-a");
+        var onB = await cluster.ConnectAsync("hub-b");
+        var tasks = new List<SubmitTaskResult>();
+        for (int i = 0; i < 6; i++)
+        {
+            tasks.Add(await onA.SubmitAsync(Cluster.Demo(new { tokens = 40, tokenIntervalMs = 5, firstTokenDelayMs = 0, toolDelayMs = 5 })).DefaultTimeout());
+        }
+        var views = await Task.WhenAll(tasks.Select(async t =>
+        {
+            var a = await onA.SubscribeAsync(t.TaskId).DefaultTimeout();
+            var b = await onB.SubscribeAsync(t.TaskId).DefaultTimeout();
+            return (A: await Collect.UntilEndAsync(a), B: await Collect.UntilEndAsync(b));
+        })).DefaultTimeout(60_000);
+        foreach (var (a, b) in views)
+        {
+            StreamAssert.CompleteTask(a);
+            Assert.Equal(a.Select(e => (e.Seq, e.Id, e.Kind, e.Data.GetRawText())), b.Select(e => (e.Seq, e.Id, e.Kind, e.Data.GetRawText())));
+        }
+    }
+
+    [Fact]
+    public async Task HubNodeKilledMidStream_ItsClientsResumeOnTheOtherNode_GaplessAndWithoutRepeats()
+    {
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        var client = await cluster.ConnectAsync("hub-a", "hub-b");
+        var slow = new { tokens = 150, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
+        var subs = new List<TaskSubscription>();
+        for (int i = 0; i < 4; i++)
+        {
+            var t = await client.SubmitAsync(Cluster.Demo(slow)).DefaultTimeout();
+            subs.Add(await client.SubscribeAsync(t.TaskId).DefaultTimeout());
+        }
+        var heads = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, e => e.Kind == EventKinds.TextDelta && e.Seq > 15))).DefaultTimeout(30_000);
+        cluster.KillHub("hub-a");
+        var tails = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, timeoutMs: 45_000))).DefaultTimeout(60_000);
+        for (int i = 0; i < subs.Count; i++)
+        {
+            var all = heads[i].Concat(tails[i]).ToList();
+            StreamAssert.CompleteTask(all);
+            Assert.Equal(EventKinds.TaskCompleted, all[^1].Kind);
+            Assert.True(subs[i].Resumes >= 1);
+            Assert.Equal(0, subs[i].DuplicatesDropped);
+        }
+        Assert.Equal(cluster.HubUrl("hub-b").Port, client.ConnectionFactory.CurrentUrl.Port);
+    }
+
+    [Fact]
+    public async Task PubSubConnectionKilledMidStream_NoClientMissesAnEvent()
+    {
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        var onA = await cluster.ConnectAsync("hub-a");
+        var onB = await cluster.ConnectAsync("hub-b");
+        var slow = new { tokens = 120, tokenIntervalMs = 15, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
+        var subs = new List<TaskSubscription>();
+        for (int i = 0; i < 3; i++)
+        {
+            var t = await onA.SubmitAsync(Cluster.Demo(slow)).DefaultTimeout();
+            subs.Add(await onA.SubscribeAsync(t.TaskId).DefaultTimeout());
+            subs.Add(await onB.SubscribeAsync(t.TaskId).DefaultTimeout());
+        }
+        var heads = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, e => e.Kind == EventKinds.TextDelta && e.Seq > 10))).DefaultTimeout(30_000);
+        await cluster.KillPubSubConnectionsAsync();
+        await Task.Delay(300);
+        await cluster.KillPubSubConnectionsAsync();
+        var tails = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, timeoutMs: 45_000))).DefaultTimeout(60_000);
+        for (int i = 0; i < subs.Count; i++)
+        {
+            var all = heads[i].Concat(tails[i]).ToList();
+            StreamAssert.CompleteTask(all);
+            Assert.Equal(0, subs[i].DuplicatesDropped);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using RealtimeAgents.Conformance;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Core.Runtime;
+using RealtimeAgents.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace RealtimeAgents.Server.Tests;
+
+public sealed class SlowClientFixture : ServerFixture
+{
+    protected override IEnumerable<string> ExtraArgs =>
+        ["--RealtimeAgents:Hub:SlowClientTimeout", "00:00:03", "--RealtimeAgents:Hub:MaxBufferedBytes", "65536"];
+}
+
+public sealed class SlowClientTests(SlowClientFixture server, ITestOutputHelper output) : IClassFixture<SlowClientFixture>
+{
+    // Stated bounds (generous: this machine is shared and noisy; they catch unbounded growth and
+    // head-of-line blocking, not speed).
+    private const long MemoryBoundBytes = 64L * 1024 * 1024;
+    private const double OtherClientsP99BoundMs = 250;
+
+    [Fact]
+    public async Task ClientThatStopsReading_WhileItsTaskStreams10000Events_StaysBounded_AndLaterGetsEverything()
+    {
+        var slow = await server.ConnectAsync();
+        var fast = await server.ConnectAsync();
+        long baseline = GC.GetTotalMemory(forceFullCollection: true);
+
+        var big = await slow.SubmitAsync(ServerFixture.Demo(new { tokens = 10_000, tokenIntervalMs = 0, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
+        var slowSub = await slow.SubscribeAsync(big.TaskId).DefaultTimeout();
+        slow.ConnectionFactory.PauseReceiving();
+
+        // Meanwhile another client's task streams at 100 tokens/s; its delivery must not suffer.
+        var other = await fast.SubmitAsync(ServerFixture.Demo(new { tokens = 200, tokenIntervalMs = 10, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
+        var otherSub = await fast.SubscribeAsync(other.TaskId).DefaultTimeout();
+        var latencies = new List<double>();
+        var otherEvents = await otherSub.CollectAsync(until: null, timeoutMs: 30_000);
+        foreach (var e in otherEvents) latencies.Add(e.ReceivedAt - e.Ts);
+        StreamAssert.CompleteTask(otherEvents);
+
+        // The big task has finished writing while the slow client read nothing.
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); (await fast.GetTaskAsync(big.TaskId).DefaultTimeout()).Status != TaskStates.Completed;)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the big task did not complete");
+            await Task.Delay(100);
+        }
+        long during = GC.GetTotalMemory(forceFullCollection: true) - baseline;
+        latencies.Sort();
+        double p99 = latencies[(int)(latencies.Count * 0.99)];
+        output.WriteLine($"memory growth while stalled: {during / 1024.0 / 1024.0:F1} MiB (bound {MemoryBoundBytes / 1024 / 1024} MiB); other client's delivery p50 {latencies[latencies.Count / 2]:F1} ms, p99 {p99:F1} ms (bound {OtherClientsP99BoundMs} ms)");
+        Assert.True(during < MemoryBoundBytes, $"node memory grew {during} bytes while a client stalled");
+        Assert.True(p99 < OtherClientsP99BoundMs, $"another client's delivery p99 was {p99:F1} ms");
+
+        slow.ConnectionFactory.ResumeReceiving();
+        var all = await slowSub.CollectAsync(timeoutMs: 60_000);
+        StreamAssert.CompleteTask(all);
+        Assert.Equal(10_000, all.Count(e => e.Kind == EventKinds.TextDelta));
+    }
+}
+
+public sealed class SlowClientCutoffFixture : ServerFixture
+{
+    protected override IEnumerable<string> ExtraArgs =>
+    [
+        "--RealtimeAgents:Hub:SlowClientTimeout", "00:00:02",
+        "--RealtimeAgents:EventLog:MaxLength", "150000",
+    ];
+}
+
+public sealed class SlowClientCutoffTests(SlowClientCutoffFixture server) : IClassFixture<SlowClientCutoffFixture>
+{
+    [Fact]
+    public async Task ClientStalledLongerThanTheTimeout_IsDisconnected_AndResumesFromItsCursorWithEverything()
+    {
+        // More than loopback's socket buffers hold, so the server's sends really stall.
+        var slow = await server.ConnectAsync();
+        var big = await slow.SubmitAsync(ServerFixture.Demo(new { tokens = 100_000, tokenIntervalMs = 0, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
+        var sub = await slow.SubscribeAsync(big.TaskId).DefaultTimeout();
+        slow.ConnectionFactory.PauseReceiving();
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        slow.ConnectionFactory.ResumeReceiving();
+        var all = await sub.CollectAsync(timeoutMs: 90_000);
+        StreamAssert.CompleteTask(all);
+        Assert.Equal(100_000, all.Count(e => e.Kind == EventKinds.TextDelta));
+        Assert.True(sub.Resumes >= 1, "the server disconnected the stalled client, which resumed from its cursor");
+        Assert.True(slow.Restarts >= 1, "the SDK restarted the connection the server closed");
+        Assert.Equal(0, sub.DuplicatesDropped);
+    }
+}
