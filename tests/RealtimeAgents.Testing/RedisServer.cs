@@ -259,12 +259,29 @@ public sealed partial class RedisServer : IAsyncDisposable
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             await client.ConnectAsync(IPAddress.Loopback, Port, cts.Token).ConfigureAwait(false);
             NetworkStream stream = client.GetStream();
-            string request = _options.Password is null ? "PING\r\n" : $"AUTH {_options.Password}\r\nPING\r\n";
+            // PING proves it serves; process_id proves it is *our* process and not another test's server that
+            // grabbed the port between our probe and our bind (ours then exits, and we retry elsewhere).
+            string request = (_options.Password is null ? "" : $"AUTH {_options.Password}\r\n") + "PING\r\nINFO server\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cts.Token).ConfigureAwait(false);
-            var buffer = new byte[256];
+            var buffer = new byte[4096];
             var received = new StringBuilder();
-            while (!received.ToString().Contains("PONG", StringComparison.Ordinal))
+            while (true)
             {
+                string text = received.ToString();
+                int pid = text.IndexOf("process_id:", StringComparison.Ordinal);
+                int end = pid < 0 ? -1 : text.IndexOf('\r', pid);
+                if (end > 0)
+                {
+                    return text.Contains("+PONG", StringComparison.Ordinal)
+                        && _process is { } process
+                        && text[(pid + "process_id:".Length)..end] == process.Id.ToString(CultureInfo.InvariantCulture);
+                }
+
+                if (text.Contains("-LOADING", StringComparison.Ordinal) || text.Contains("-NOAUTH", StringComparison.Ordinal))
+                {
+                    return false;
+                }
+
                 int n = await stream.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
@@ -272,13 +289,7 @@ public sealed partial class RedisServer : IAsyncDisposable
                 }
 
                 received.Append(Encoding.ASCII.GetString(buffer, 0, n));
-                if (received.ToString().Contains("-LOADING", StringComparison.Ordinal))
-                {
-                    return false;
-                }
             }
-
-            return true;
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {
