@@ -36,11 +36,12 @@ public sealed class FakeReply
 }
 
 /// <summary>A request the fake endpoint received.</summary>
-public sealed record FakeRequest(JsonElement Body, string? Authorization, string Path)
+public sealed record FakeRequest(JsonElement Body, string? Authorization)
 {
-    /// <summary>The messages as (role, content) with tool calls and tool results spelled out.</summary>
+    /// <summary>The request's messages.</summary>
     public IReadOnlyList<JsonElement> Messages => [.. Body.GetProperty("messages").EnumerateArray()];
 
+    /// <summary>The messages as (role, text content); null content for an assistant message that only calls tools.</summary>
     public IEnumerable<(string Role, string? Content)> Turns =>
         Messages.Select(m => (m.GetProperty("role").GetString()!,
             m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null));
@@ -83,16 +84,6 @@ public sealed class FakeChatServer : IAsyncDisposable
         return reply;
     }
 
-    /// <summary>Waits until <paramref name="count"/> requests have arrived.</summary>
-    public async Task<FakeRequest> RequestAsync(int count)
-    {
-        while (true)
-        {
-            lock (_requests) if (_requests.Count >= count) return _requests[count - 1];
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>The recording split into its SSE events, each with its trailing blank line.</summary>
     public static List<byte[]> Events(string recording)
     {
@@ -115,7 +106,7 @@ public sealed class FakeChatServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext http)
     {
         using var doc = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
-        lock (_requests) _requests.Add(new FakeRequest(doc.RootElement.Clone(), http.Request.Headers.Authorization.ToString(), http.Request.Path));
+        lock (_requests) _requests.Add(new FakeRequest(doc.RootElement.Clone(), http.Request.Headers.Authorization.ToString()));
         if (!_replies.TryDequeue(out var reply))
         {
             http.Response.StatusCode = 500;
