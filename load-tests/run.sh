@@ -16,7 +16,7 @@
 # (tasks each worker runs at once, default 2000: the product default of 64 would queue a
 # 1,000-stream test behind itself and measure the queue, not the hub), LOADTEST_NICE (e.g. -10:
 # run servers, workers and the harness at that nice level, so other work on a shared machine
-# disturbs the figures less; negative values need root).
+# disturbs the figures less; negative values need root), LOADTEST_NO_BUILD=1 (use the last build).
 set -euo pipefail
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -68,9 +68,10 @@ wait_http() { # url pid name
 }
 
 build() {
+  if [ -n "${LOADTEST_NO_BUILD:-}" ]; then return; fi
   echo "== dotnet build -c Release $*"
   for project in "$@"; do
-    dotnet build "$root/$project" -c Release -nologo -v quiet --artifacts-path "$artifacts" >"$results/build.log" 2>&1 \
+    dotnet build "$root/$project" -c Release -nologo -v quiet --artifacts-path "$artifacts" >>"$results/build.log" 2>&1 \
       || { echo "build of $project failed:"; tail -30 "$results/build.log"; exit 3; }
   done
 }

@@ -65,18 +65,27 @@ public static class Svg
         int plotHeight = PanelHeight - Top - Bottom + 20;
         int plotWidth = Width - Left - Right;
         var points = series.SelectMany(s => s.Points).ToList();
-        double xMax = Nice(Math.Max(1, points.Max(p => p.X)));
-        double yMax = Nice(Math.Max(0.001, points.Max(p => p.Y)));
+        double xStep = Nice(Math.Max(1, points.Max(p => p.X)) / 4);
+        double yStep = Nice(Math.Max(0.001, points.Max(p => p.Y)) / 4);
+        int xTicks = (int)Math.Ceiling(points.Max(p => p.X) / xStep - 1e-9);
+        int yTicks = (int)Math.Ceiling(points.Max(p => p.Y) / yStep - 1e-9);
+        xTicks = Math.Max(1, xTicks);
+        yTicks = Math.Max(1, yTicks);
+        double xMax = xStep * xTicks;
+        double yMax = yStep * yTicks;
         double X(double x) => Left + x / xMax * plotWidth;
         double Y(double y) => plotTop + plotHeight - y / yMax * plotHeight;
 
         svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"{plotTop - 6}\" font-weight=\"bold\">{Esc(title)}</text>\n");
-        for (int t = 0; t <= 4; t++)
+        for (int t = 0; t <= yTicks; t++)
         {
-            double v = yMax * t / 4;
+            double v = yStep * t;
             svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" x2=\"{Left + plotWidth}\" y1=\"{F(Y(v))}\" y2=\"{F(Y(v))}\" stroke=\"#e2e8f0\"/>");
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{F(Y(v) + 4)}\" text-anchor=\"end\">{Esc(Label(v))} {unit}</text>\n");
-            double s = xMax * t / 4;
+        }
+        for (int t = 0; t <= xTicks; t++)
+        {
+            double s = xStep * t;
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(X(s))}\" y=\"{plotTop + plotHeight + 16}\" text-anchor=\"middle\">{Esc(Label(s))} s</text>\n");
         }
         svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{Left}\" y=\"{plotTop}\" width=\"{plotWidth}\" height=\"{plotHeight}\" fill=\"none\" stroke=\"#a0aec0\"/>\n");
@@ -91,7 +100,7 @@ public static class Svg
         }
     }
 
-    /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="v"/>.</summary>
+    /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="v"/>: a tick step.</summary>
     internal static double Nice(double v)
     {
         double p = Math.Pow(10, Math.Floor(Math.Log10(v)));
