@@ -123,6 +123,7 @@ public sealed partial class RedisClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(command);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfConnectionStateCommand(command);
         RedisConnection? connection = _connection;
         if (connection is not null
             && connection.TryExecute(command, args, Stopwatch.GetTimestamp() + _commandTimeout, cancellationToken, out ValueTask<RedisReply> reply))
@@ -155,6 +156,26 @@ public sealed partial class RedisClient : IAsyncDisposable
         {
             rented.AsSpan(0, args.Count).Clear();
             ArrayPool<RedisArg>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Commands that would change the shared connection for every other caller, or turn it into a stream of
+    /// replies nobody asked for, are refused: they would silently break reply matching or survive only until
+    /// the next reconnect.
+    /// </summary>
+    private static void ThrowIfConnectionStateCommand(string command)
+    {
+        switch (command.Length)
+        {
+            case 6 when command.Equals("SELECT", StringComparison.OrdinalIgnoreCase):
+                throw new ArgumentException("SELECT would switch the database for every caller sharing the connection; set RedisOptions.Database.", nameof(command));
+            case 7 when command.Equals("MONITOR", StringComparison.OrdinalIgnoreCase):
+            case 9 when command.Equals("SUBSCRIBE", StringComparison.OrdinalIgnoreCase):
+            case 10 when command.Equals("PSUBSCRIBE", StringComparison.OrdinalIgnoreCase) || command.Equals("SSUBSCRIBE", StringComparison.OrdinalIgnoreCase):
+                throw new ArgumentException($"{command} turns a connection into a message stream; use RedisClient.Subscriber.", nameof(command));
+            default:
+                return;
         }
     }
 

@@ -334,6 +334,18 @@ public class CommandTests(RedisServerFixture redis) : IClassFixture<RedisServerF
         Assert.Contains("Unknown Redis command", scriptError.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("SUBSCRIBE")]
+    [InlineData("psubscribe")]
+    [InlineData("MONITOR")]
+    [InlineData("SELECT")]
+    public async Task CommandsThatWouldHijackTheSharedConnection_AreRefused(string command)
+    {
+        await using RedisClient client = await TestClients.ConnectAsync(redis.Server);
+        Assert.Throws<ArgumentException>(() => client.ExecuteAsync(command, "x"));
+        await client.PingAsync().DefaultTimeout();
+    }
+
     [Fact]
     public async Task Pending_IsZeroAndCountersMove_AfterTraffic()
     {
