@@ -15,6 +15,7 @@ log() { printf '\n== %s\n' "$*"; }
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 if ((${#missing[@]})); then
   log "installing ${missing[*]} (apt)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -22,7 +23,7 @@ if ((${#missing[@]})); then
     || { echo "could not install ${missing[*]}: install them with apt-get and run ./test.sh again"; exit 2; }
 fi
 js_suites=()
-for dir in clients/typescript clients/web; do
+for dir in clients/typescript clients/web clients/agui-tests tests/deploy; do
   if [ -f "$dir/package.json" ]; then
     js_suites+=("$dir")
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
