@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using RealtimeAgents.Redis;
 using RealtimeAgents.Server.Backplane;
@@ -107,6 +108,38 @@ public sealed class RedisBackplaneBehaviourTests(RedisServerFixture redis) : ICl
         Assert.Equal("t1", received.Arguments[0].GetProperty("taskId").GetString());
         Assert.Equal(3, received.Arguments[0].GetProperty("seq").GetInt32());
         Assert.Equal("hé 🙂", received.Arguments[0].GetProperty("data").GetProperty("deltaText").GetString());
+    }
+
+    [Fact]
+    public async Task AMessage_IsSerializedOncePerProtocol_ByTheSender_NotOncePerConnection()
+    {
+        var countedOnA = new CountingProtocol("counted");
+        var countedOnB = new CountingProtocol("counted");
+        var nodeA = _nodes.Create(register: s => s.AddSingleton<IHubProtocol>(countedOnA));
+        var nodeB = _nodes.Create(register: s => s.AddSingleton<IHubProtocol>(countedOnB));
+        var receivers = new List<TestConnection>();
+        foreach (var node in new[] { nodeA, nodeB })
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var connection = new TestConnection(protocol: node == nodeA ? countedOnA : countedOnB);
+                await node.OnConnectedAsync(connection.Context).DefaultTimeout();
+                _connections.Add((node, connection));
+                receivers.Add(connection);
+            }
+
+            receivers.Add(await ConnectAsync(node)); // and one on plain JSON
+        }
+
+        await nodeB.SendAllAsync("message", ["to every protocol"]).DefaultTimeout();
+
+        foreach (TestConnection receiver in receivers)
+        {
+            await receiver.ExpectAsync("to every protocol");
+        }
+
+        Assert.Equal(1, countedOnB.Serializations);
+        Assert.Equal(0, countedOnA.Serializations); // node A wrote the frame node B made
     }
 
     [Fact]

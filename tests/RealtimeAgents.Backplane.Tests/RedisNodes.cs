@@ -20,7 +20,8 @@ public sealed class RedisNodes(RedisServer server) : IAsyncDisposable
 
     public RedisServer Server { get; } = server;
 
-    public RedisHubLifetimeManager<TestHub> Create(Action<RedisBackplaneOptions>? configure = null, ILoggerProvider? logs = null)
+    public RedisHubLifetimeManager<TestHub> Create(Action<RedisBackplaneOptions>? configure = null, ILoggerProvider? logs = null,
+        Action<IServiceCollection>? register = null)
     {
         var services = new ServiceCollection().AddLogging(b =>
         {
@@ -35,6 +36,7 @@ public sealed class RedisNodes(RedisServer server) : IAsyncDisposable
             o.ChannelPrefix = Prefix;
             configure?.Invoke(o);
         });
+        register?.Invoke(services);
         ServiceProvider provider = services.BuildServiceProvider();
         _providers.Add(provider);
         return (RedisHubLifetimeManager<TestHub>)provider.GetRequiredService<HubLifetimeManager<TestHub>>();

@@ -36,14 +36,14 @@ public sealed class TestConnection : IAsyncDisposable
     private readonly Channel<Received> _received = Channel.CreateUnbounded<Received>();
     private readonly Task _pump;
 
-    public TestConnection(string? userId = null, string? connectionId = null)
+    public TestConnection(string? userId = null, IHubProtocol? protocol = null)
     {
-        var connection = new DefaultConnectionContext(connectionId ?? "c-" + Guid.NewGuid().ToString("N")[..10],
+        var connection = new DefaultConnectionContext("c-" + Guid.NewGuid().ToString("N")[..10],
             new Duplex(_toServer.Reader, _toClient.Writer), new Duplex(_toClient.Reader, _toServer.Writer));
         Context = new HubConnectionContext(connection, new HubConnectionContextOptions { KeepAliveInterval = Timeout.InfiniteTimeSpan },
             NullLoggerFactory.Instance)
         {
-            Protocol = new JsonHubProtocol(),
+            Protocol = protocol ?? new JsonHubProtocol(),
             UserIdentifier = userId,
         };
         _pump = Task.Run(PumpAsync);

@@ -76,9 +76,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IA
         _ = EnsureStartedAsync();
     }
 
-    /// <summary>This node's name on the backplane (its ack channel ends with it).</summary>
-    public string ServerName => _serverName;
-
     /// <summary>The client in use once the backplane has started (tests hook its subscriber's events).</summary>
     public RedisClient? Client => _client;
 
