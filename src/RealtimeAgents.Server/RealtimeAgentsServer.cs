@@ -7,6 +7,7 @@ using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
 using RealtimeAgents.Core.Relay;
 using RealtimeAgents.Core.Runtime;
+using RealtimeAgents.Server.Backplane;
 using RealtimeAgents.Server.Hubs;
 
 namespace RealtimeAgents.Server;
@@ -57,6 +58,11 @@ public static partial class RealtimeAgentsServer
             o.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
         });
+        if (redisMode)
+        {
+            // Group and user sends (a thread's watchers, say) reach connections on every hub node.
+            services.AddSignalR().AddRedisBackplane(o => o.ChannelPrefix = (config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
+        }
         services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();

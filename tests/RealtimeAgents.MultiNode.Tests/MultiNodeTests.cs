@@ -33,6 +33,20 @@ public sealed class MultiNodeTests
     }
 
     [Fact]
+    public async Task ThreadWatcherOnOneNode_IsToldOfATaskSubmittedOnTheOther_ThroughTheBackplane()
+    {
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        var onA = await cluster.ConnectAsync("hub-a");
+        var onB = await cluster.ConnectAsync("hub-b");
+        var first = await onA.SubmitAsync(Cluster.Demo(new { tokens = 3, tokenIntervalMs = 0, firstTokenDelayMs = 0, toolCalls = 0 })).DefaultTimeout();
+        var (thread, newTasks) = await onB.WatchThreadAsync(first.ThreadId).DefaultTimeout();
+        Assert.Equal(first.TaskId, Assert.Single(thread.Tasks).TaskId);
+        var second = await onA.SubmitAsync(Cluster.Demo(new { tokens = 3 }) with { ThreadId = first.ThreadId }).DefaultTimeout();
+        var notice = await newTasks.ReadAsync().AsTask().DefaultTimeout();
+        Assert.Equal(second.TaskId, notice.TaskId);
+    }
+
+    [Fact]
     public async Task HubNodeKilledMidStream_ItsClientsResumeOnTheOtherNode_GaplessAndWithoutRepeats()
     {
         await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
