@@ -111,6 +111,14 @@ export class RealtimeAgentsClient {
     this.connection.onreconnected(() => void this.resumeAll());
     this.connection.onclose((error) => {
       this.starting = undefined;
+      // The server may close a connection outright (a stalled client cut off): SignalR does not
+      // reconnect after that by itself. Unless the caller closed us or asked to give up, start
+      // again and resume every subscription from its cursor.
+      if (!this.closed && !options.giveUpAfterDelays && this.subscriptions.size > 0) {
+        this.emit({ type: "reconnecting", error });
+        void this.restartAfterClose(delays);
+        return;
+      }
       const reason = new ConnectionClosedError(
         error ? `The connection to the hub closed: ${error.message}` : undefined, { cause: error });
       for (const sub of [...this.subscriptions.values()]) sub.fail(reason);
@@ -251,6 +259,20 @@ export class RealtimeAgentsClient {
       // A call cut off by a dropped connection is repeated by resumeAll once it is back.
       if (this.connection.state === HubConnectionState.Reconnecting) return;
       sub.fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async restartAfterClose(delays: number[]): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.max(100, delays[Math.min(attempt, delays.length - 1)] ?? 1000)));
+      if (this.closed) return;
+      try {
+        await this.connect();
+        await this.resumeAll();
+        return;
+      } catch {
+        // Not reachable yet; try again after the next delay.
+      }
     }
   }
 
