@@ -232,4 +232,28 @@ public class FaultTests
         await client.PingAsync().DefaultTimeout();
         Assert.Equal(1, client.Reconnects);
     }
+
+    [Fact]
+    public async Task DisposingClients_ClosesEveryConnectionTheyOpened()
+    {
+        await using RedisServer server = await RedisServer.StartAsync().DefaultTimeout();
+        await using RedisClient observer = await TestClients.ConnectAsync(server);
+        for (int i = 0; i < 10; i++)
+        {
+            RedisClient client = await TestClients.ConnectAsync(server);
+            await using IAsyncDisposable sub = await client.Subscriber.SubscribeAsync("c", (_, _) => ValueTask.CompletedTask).DefaultTimeout();
+            Task blocked = client.XReadBlockingAsync("s", "$", blockMilliseconds: 0).AsTask();
+            await client.XReadBlockingAsync("s", "0", blockMilliseconds: 10).DefaultTimeout(); // a pooled idle one too
+            await client.DisposeAsync().DefaultTimeout();
+            Exception ended = await Assert.ThrowsAnyAsync<Exception>(() => blocked.DefaultTimeout()); // the in-flight blocking read ends too
+            Assert.True(ended is RedisConnectionException or ObjectDisposedException, ended.ToString());
+            await Assert.ThrowsAsync<ObjectDisposedException>(() => client.PingAsync().AsTask().DefaultTimeout());
+        }
+
+        await TestClients.EventuallyAsync(async () =>
+        {
+            string info = (await observer.ExecuteAsync("INFO", "clients")).AsString()!;
+            return info.Contains("connected_clients:1\r\n", StringComparison.Ordinal);
+        }, because: "only the observer is left connected");
+    }
 }
