@@ -18,25 +18,6 @@ public sealed class DistributedTests
         Agent = "demo", Input = input, Options = JsonSerializer.SerializeToElement(options),
     };
 
-    private static async Task<List<AgentEvent>> Collect(TaskSubscription sub, Func<AgentEvent, bool>? until = null, int timeoutMs = 30_000)
-    {
-        var list = new List<AgentEvent>();
-        using var cts = new CancellationTokenSource(timeoutMs);
-        try
-        {
-            await foreach (var ev in sub.ReadEventsAsync(cts.Token))
-            {
-                list.Add(ev);
-                if (until?.Invoke(ev) == true) break;
-            }
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            throw new TimeoutException($"no terminal event within {timeoutMs} ms; {list.Count} events, last {list.LastOrDefault()?.Kind}");
-        }
-        return list;
-    }
-
     [Fact]
     public async Task WorkerKilledMidTask_AnotherWorkerReclaimsIt_AndTheClientSeesAttempt2AndTheEnd()
     {
@@ -45,10 +26,10 @@ public sealed class DistributedTests
         var client = await d.ConnectAsync();
         var task = await client.SubmitAsync(Demo(new { tokens = 150, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 1, toolDelayMs = 10 })).DefaultTimeout();
         var sub = await client.SubscribeAsync(task.TaskId).DefaultTimeout();
-        var head = await Collect(sub, e => e.Kind == EventKinds.TextDelta && e.Seq > 20);
+        var head = await sub.CollectAsync(e => e.Kind == EventKinds.TextDelta && e.Seq > 20);
         a.Kill();
         var b = await d.StartWorkerAsync("worker-b");
-        var all = head.Concat(await Collect(sub)).ToList();
+        var all = head.Concat(await sub.CollectAsync()).ToList();
         StreamAssert.CompleteTask(all);
         var attempts = all.Where(e => e.Kind == EventKinds.TaskStarted).Select(e => e.DataAs<TaskStartedData>().Attempt).ToList();
         Assert.Equal([1, 2], attempts);
@@ -67,12 +48,12 @@ public sealed class DistributedTests
 
         var injected = await client.SubmitAsync(Demo(slow)).DefaultTimeout();
         var sub = await client.SubscribeAsync(injected.TaskId).DefaultTimeout();
-        var head = await Collect(sub, e => e.Kind == EventKinds.TextDelta && e.Seq > 10);
+        var head = await sub.CollectAsync(e => e.Kind == EventKinds.TextDelta && e.Seq > 10);
         await client.SendMessageAsync(injected.ThreadId, "Switch to Tromso please", MessagePolicies.Inject).DefaultTimeout();
-        var more = await Collect(sub, e => e.Kind == EventKinds.TextDelta && StreamAssert.Text([e]).Contains("Got it", StringComparison.Ordinal));
+        var more = await sub.CollectAsync(e => e.Kind == EventKinds.TextDelta && StreamAssert.Text([e]).Contains("Got it", StringComparison.Ordinal));
         Assert.Contains(more, e => e.Kind == EventKinds.UserMessage);
         await client.InterruptAsync(injected.TaskId, "done here").DefaultTimeout();
-        var all = head.Concat(more).Concat(await Collect(sub)).ToList();
+        var all = head.Concat(more).Concat(await sub.CollectAsync()).ToList();
         StreamAssert.CompleteTask(all);
         Assert.Equal(EventKinds.TaskCancelled, all[^1].Kind);
         Assert.Equal("done here", all[^1].DataAs<TaskCancelledData>().Reason);
@@ -86,7 +67,7 @@ public sealed class DistributedTests
         var task = await client.SubmitAsync(Demo(new { tokens = 400, tokenIntervalMs = 20 })).DefaultTimeout();
         await client.InterruptAsync(task.TaskId, "too late").DefaultTimeout();
         await d.StartWorkerAsync("worker-a");
-        var events = await Collect(await client.SubscribeAsync(task.TaskId).DefaultTimeout());
+        var events = await (await client.SubscribeAsync(task.TaskId).DefaultTimeout()).CollectAsync(timeoutMs: 30_000);
         StreamAssert.CompleteTask(events);
         Assert.Equal(EventKinds.TaskCancelled, events[^1].Kind);
     }
@@ -99,9 +80,9 @@ public sealed class DistributedTests
         var client = await d.ConnectAsync();
         var task = await client.SubmitAsync(Demo(new { tokens = 200, tokenIntervalMs = 15, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
         var sub = await client.SubscribeAsync(task.TaskId).DefaultTimeout();
-        var head = await Collect(sub, e => e.Kind == EventKinds.TextDelta && e.Seq > 40);
+        var head = await sub.CollectAsync(e => e.Kind == EventKinds.TextDelta && e.Seq > 40);
         await d.Redis.RestartAsync().DefaultTimeout(20_000);
-        var all = head.Concat(await Collect(sub, timeoutMs: 45_000)).ToList();
+        var all = head.Concat(await sub.CollectAsync(timeoutMs: 45_000)).ToList();
         StreamAssert.CompleteTask(all);
         Assert.Equal(EventKinds.TaskCompleted, all[^1].Kind);
 

@@ -1,3 +1,4 @@
+using RealtimeAgents.Conformance;
 using System.Globalization;
 using RealtimeAgents.Client;
 using RealtimeAgents.Contracts;
@@ -41,7 +42,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         {
             if (!watched.Add((c, taskId))) return;
             var sub = await clients[c].SubscribeAsync(taskId).WaitAsync(TimeSpan.FromSeconds(20));
-            views.Add((c, taskId, sub, Collect.UntilEndAsync(sub, timeoutMs: 120_000)));
+            views.Add((c, taskId, sub, sub.CollectAsync(timeoutMs: 120_000)));
         }
 
         void Count(string what) => counts[what] = counts.GetValueOrDefault(what) + 1;

@@ -118,25 +118,3 @@ public sealed class Cluster : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
-
-public static class Collect
-{
-    public static async Task<List<AgentEvent>> UntilEndAsync(TaskSubscription sub, Func<AgentEvent, bool>? until = null, int timeoutMs = 30_000)
-    {
-        var list = new List<AgentEvent>();
-        using var cts = new CancellationTokenSource(timeoutMs);
-        try
-        {
-            await foreach (var ev in sub.ReadEventsAsync(cts.Token))
-            {
-                list.Add(ev);
-                if (until?.Invoke(ev) == true) break;
-            }
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            throw new TimeoutException($"task {sub.TaskId}: no terminal event within {timeoutMs} ms; {list.Count} events, last seq {list.LastOrDefault()?.Seq}");
-        }
-        return list;
-    }
-}

@@ -23,7 +23,7 @@ public sealed class MultiNodeTests
         {
             var a = await onA.SubscribeAsync(t.TaskId).DefaultTimeout();
             var b = await onB.SubscribeAsync(t.TaskId).DefaultTimeout();
-            return (A: await Collect.UntilEndAsync(a), B: await Collect.UntilEndAsync(b));
+            return (A: await a.CollectAsync(), B: await b.CollectAsync());
         })).DefaultTimeout(60_000);
         foreach (var (a, b) in views)
         {
@@ -58,9 +58,9 @@ public sealed class MultiNodeTests
             var t = await client.SubmitAsync(Cluster.Demo(slow)).DefaultTimeout();
             subs.Add(await client.SubscribeAsync(t.TaskId).DefaultTimeout());
         }
-        var heads = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, e => e.Kind == EventKinds.TextDelta && e.Seq > 15))).DefaultTimeout(30_000);
+        var heads = await Task.WhenAll(subs.Select(s => s.CollectAsync(e => e.Kind == EventKinds.TextDelta && e.Seq > 15))).DefaultTimeout(30_000);
         cluster.KillHub("hub-a");
-        var tails = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, timeoutMs: 45_000))).DefaultTimeout(60_000);
+        var tails = await Task.WhenAll(subs.Select(s => s.CollectAsync(timeoutMs: 45_000))).DefaultTimeout(60_000);
         for (int i = 0; i < subs.Count; i++)
         {
             var all = heads[i].Concat(tails[i]).ToList();
@@ -86,11 +86,11 @@ public sealed class MultiNodeTests
             subs.Add(await onA.SubscribeAsync(t.TaskId).DefaultTimeout());
             subs.Add(await onB.SubscribeAsync(t.TaskId).DefaultTimeout());
         }
-        var heads = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, e => e.Kind == EventKinds.TextDelta && e.Seq > 10))).DefaultTimeout(30_000);
+        var heads = await Task.WhenAll(subs.Select(s => s.CollectAsync(e => e.Kind == EventKinds.TextDelta && e.Seq > 10))).DefaultTimeout(30_000);
         await cluster.KillPubSubConnectionsAsync();
         await Task.Delay(300);
         await cluster.KillPubSubConnectionsAsync();
-        var tails = await Task.WhenAll(subs.Select(s => Collect.UntilEndAsync(s, timeoutMs: 45_000))).DefaultTimeout(60_000);
+        var tails = await Task.WhenAll(subs.Select(s => s.CollectAsync(timeoutMs: 45_000))).DefaultTimeout(60_000);
         for (int i = 0; i < subs.Count; i++)
         {
             var all = heads[i].Concat(tails[i]).ToList();

@@ -1,3 +1,4 @@
+using RealtimeAgents.Conformance;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using RealtimeAgents.Client;

@@ -62,26 +62,3 @@ public class ServerFixture : IAsyncLifetime
         Options = JsonSerializer.SerializeToElement(options ?? new { tokens = 20, tokenIntervalMs = 5, firstTokenDelayMs = 0, toolDelayMs = 10 }),
     };
 }
-
-public static class SubscriptionExtensions
-{
-    /// <summary>Every event through the terminal one (or until <paramref name="until"/> says stop).</summary>
-    public static async Task<List<AgentEvent>> CollectAsync(this TaskSubscription sub, Func<AgentEvent, bool>? until = null, int timeoutMs = 15_000)
-    {
-        var list = new List<AgentEvent>();
-        using var cts = new CancellationTokenSource(timeoutMs);
-        try
-        {
-            await foreach (var ev in sub.ReadEventsAsync(cts.Token))
-            {
-                list.Add(ev);
-                if (until?.Invoke(ev) == true) break;
-            }
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            throw new TimeoutException($"task {sub.TaskId}: no terminal event within {timeoutMs} ms; got {list.Count} events, last {list.LastOrDefault()?.Kind}");
-        }
-        return list;
-    }
-}
