@@ -674,10 +674,20 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IA
             return;
         }
 
-        _client.Subscriber.MessagesMayHaveBeenLost -= OnMessagesMayHaveBeenLost;
         if (_ownsClient)
         {
+            _client.Subscriber.MessagesMayHaveBeenLost -= OnMessagesMayHaveBeenLost;
             await _client.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            _client.Subscriber.MessagesMayHaveBeenLost -= OnMessagesMayHaveBeenLost;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The container disposed the shared client first: its channels are gone with it.
             return;
         }
 
