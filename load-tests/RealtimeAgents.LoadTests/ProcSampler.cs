@@ -8,7 +8,10 @@ namespace RealtimeAgents.LoadTests;
 /// time) at a fixed interval, and at the end sets gauges of the first, last and largest reading:
 /// <c>server1.rss_mb.max</c>, <c>server1.fds.end</c>, … (numbered in --server-pid order), and the
 /// CPU each process used on average (<c>server1.cpu_pct</c>, 100 = one core; <c>harness.cpu_pct</c>
-/// for this process, which shares the machine).
+/// for this process, which shares the machine), and the CPU time per event delivered to a user
+/// (<c>server1.cpu_us_per_delivery</c>, <c>harness.cpu_us_per_delivery</c>): unlike latencies,
+/// that cost hardly depends on what else the machine is doing, so it tells what a quiet machine
+/// could sustain.
 /// </summary>
 internal static class ProcSampler
 {
@@ -33,7 +36,7 @@ internal static class ProcSampler
     }
 
     /// <summary>Sets the gauges from the samples taken.</summary>
-    public static void Summarize(IReadOnlyList<int> pids, Snapshot snapshot, Recorder rec)
+    public static void Summarize(IReadOnlyList<int> pids, Snapshot snapshot, long deliveries, Recorder rec)
     {
         for (int i = 0; i < pids.Count; i++)
         {
@@ -43,16 +46,18 @@ internal static class ProcSampler
             Set(rec, $"{name}.rss_mb", samples.Select(x => x.RssMb).ToList(), "MB");
             Set(rec, $"{name}.threads", samples.Select(x => (double)x.Threads).ToList(), "threads");
             Set(rec, $"{name}.fds", samples.Select(x => (double)x.OpenFiles).ToList(), "files");
-            Cpu(rec, $"{name}.cpu_pct", samples);
+            Cpu(rec, name, samples, deliveries);
         }
-        Cpu(rec, "harness.cpu_pct", snapshot.Samples.Where(x => x.Pid == Environment.ProcessId).ToList());
+        Cpu(rec, "harness", snapshot.Samples.Where(x => x.Pid == Environment.ProcessId).ToList(), deliveries);
     }
 
-    private static void Cpu(Recorder rec, string name, List<Sample> samples)
+    private static void Cpu(Recorder rec, string name, List<Sample> samples, long deliveries)
     {
         if (samples.Count < 2) return;
         double seconds = samples[^1].Seconds - samples[0].Seconds;
-        if (seconds > 0) rec.Gauge(name, 100 * (samples[^1].CpuSeconds - samples[0].CpuSeconds) / seconds, "% of a core");
+        double cpu = samples[^1].CpuSeconds - samples[0].CpuSeconds;
+        if (seconds > 0) rec.Gauge(name + ".cpu_pct", 100 * cpu / seconds, "% of a core");
+        if (deliveries > 0) rec.Gauge(name + ".cpu_us_per_delivery", cpu * 1e6 / deliveries, "µs");
     }
 
     private static void Set(Recorder rec, string name, List<double> values, string unit)

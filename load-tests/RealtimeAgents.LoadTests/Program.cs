@@ -95,7 +95,6 @@ root.SetAction(async (parse, ct) =>
             InterruptAfter = Time(parse.GetValue(interruptAfter)) ?? d.InterruptAfter,
             ServerPids = parse.GetValue(serverPid)!,
             SampleInterval = Time(parse.GetValue(sampleInterval)) ?? d.SampleInterval,
-            Thresholds = parse.GetValue(threshold)!,
             OutputDirectory = parse.GetValue(output),
             Progress = !parse.GetValue(noProgress),
         };
@@ -177,7 +176,11 @@ internal static class Run
         await sampling.CancelAsync();
         await sampler;
 
-        ProcSampler.Summarize(s.ServerPids, recorder.Snapshot(), recorder);
+        recorder.Count(MetricNames.Deliveries, VirtualUser.Deliveries);
+        // The harness's own pauses inflate what it measures; say how large they were.
+        recorder.Gauge("harness.gc_pause_ms", GC.GetTotalPauseDuration().TotalMilliseconds, "ms");
+        recorder.Gauge("harness.gc_gen2", GC.CollectionCount(2), "collections");
+        ProcSampler.Summarize(s.ServerPids, recorder.Snapshot(), VirtualUser.Deliveries, recorder);
         var snapshot = recorder.Snapshot();
         var report = new RunReport(
             RunHeader.Describe(s, Scenarios.Describe(s.Scenario), started, (DateTimeOffset.UtcNow - started).TotalSeconds, commandLine)

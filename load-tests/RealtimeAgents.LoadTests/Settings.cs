@@ -53,7 +53,6 @@ public sealed record Settings
     public IReadOnlyList<int> ServerPids { get; init; } = [];
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    public IReadOnlyList<string> Thresholds { get; init; } = [];
     public string? OutputDirectory { get; init; }
     public bool Progress { get; init; } = true;
 

@@ -33,9 +33,6 @@ internal sealed class TaskProbe(string taskId, long startTicks, double liveAfter
     /// <summary>The terminal event and when it arrived.</summary>
     public Task<(AgentEvent Event, long Ticks)> Terminal => _terminal.Task;
 
-    /// <summary>Events seen on the wire (repeats included).</summary>
-    public long Events { get; private set; }
-
     public void OnDropped(long ticks)
     {
         lock (_gate)
@@ -56,7 +53,6 @@ internal sealed class TaskProbe(string taskId, long startTicks, double liveAfter
     {
         lock (_gate)
         {
-            Events++;
             recorder?.Count(MetricNames.Events);
             Track(ev.Seq);
             bool terminal = EventKinds.IsTerminal(ev.Kind);

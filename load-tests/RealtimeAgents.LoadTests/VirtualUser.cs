@@ -15,14 +15,13 @@ namespace RealtimeAgents.LoadTests;
 /// </summary>
 internal sealed class VirtualUser : IAsyncDisposable
 {
+    private static long s_deliveries;
     private readonly ConcurrentDictionary<string, TaskProbe> _probes = new(StringComparer.Ordinal);
     private long _droppedAtTicks;
     private Recorder? _dropRecorder;
 
-    private VirtualUser(int index, Uri url, RealtimeAgentsClient client)
+    private VirtualUser(RealtimeAgentsClient client)
     {
-        Index = index;
-        Url = url;
         Client = client;
         client.Connection.On<AgentEvent>(HubMethods.Event, OnEvent);
         client.Connection.Reconnected += _ =>
@@ -35,12 +34,13 @@ internal sealed class VirtualUser : IAsyncDisposable
         };
     }
 
-    public int Index { get; }
-    public Uri Url { get; }
+    /// <summary>Events received by every user of this process, warm-up included.</summary>
+    public static long Deliveries => Interlocked.Read(ref s_deliveries);
+
     public RealtimeAgentsClient Client { get; }
 
     /// <summary>Connects, recording <see cref="MetricNames.Connect"/> when <paramref name="recorder"/> is given.</summary>
-    public static async Task<VirtualUser> ConnectAsync(int index, Uri url, Recorder? recorder, CancellationToken ct)
+    public static async Task<VirtualUser> ConnectAsync(Uri url, Recorder? recorder, CancellationToken ct)
     {
         long start = Stopwatch.GetTimestamp();
         try
@@ -48,7 +48,7 @@ internal sealed class VirtualUser : IAsyncDisposable
             var client = await RealtimeAgentsClient.ConnectAsync(url, cancellationToken: ct).ConfigureAwait(false);
             recorder?.Record(MetricNames.Connect, Clock.MsSince(start));
             recorder?.Ok("connect");
-            return new VirtualUser(index, url, client);
+            return new VirtualUser(client);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -77,6 +77,7 @@ internal sealed class VirtualUser : IAsyncDisposable
 
     private void OnEvent(AgentEvent ev)
     {
+        Interlocked.Increment(ref s_deliveries);
         if (_probes.TryGetValue(ev.TaskId, out var probe)) probe.OnEvent(ev, Stopwatch.GetTimestamp(), Clock.WallMs());
     }
 

@@ -164,8 +164,10 @@ public static class MetricNames
     public const string Reorders = "reorders";
     /// <summary>Tasks without a terminal event within the task timeout.</summary>
     public const string Incomplete = "incomplete";
-    /// <summary>Events received.</summary>
+    /// <summary>Events received for measured tasks.</summary>
     public const string Events = "events";
+    /// <summary>Events received by every user, warm-up included (the denominator of CPU per delivery).</summary>
+    public const string Deliveries = "deliveries";
     /// <summary>Tasks that ended (measured ones).</summary>
     public const string Tasks = "tasks";
 }
