@@ -101,7 +101,7 @@ async Task<double> RawAsync()
 
 async Task<double> AgentAsync()
 {
-    var submitted = await taskService.SubmitAsync("bench", new SubmitTaskRequest { Agent = "llm", Input = "Count." });
+    var submitted = await taskService.SubmitAsync(Caller.Developer, new SubmitTaskRequest { Agent = "llm", Input = "Count." });
     while (await store.GetAsync(submitted.TaskId) is { } t && !TaskStates.IsTerminal(t.Status)) await Task.Delay(5);
     var last = default(AgentEvent);
     int deltas = 0;

@@ -15,6 +15,24 @@ public sealed record SubmitTaskRequest
     public string? IdempotencyKey { get; init; }
     /// <summary>Agent-specific options (a JSON object).</summary>
     public JsonElement? Options { get; init; }
+    /// <summary>Groups (a claim of the caller's token) that may also read or steer the task.</summary>
+    public IReadOnlyList<TaskShare>? Share { get; init; }
+}
+
+/// <summary>
+/// Shares a task with every member of a group: <see cref="ShareAccess.Read"/> lets them Subscribe,
+/// GetTask and read the event stream; <see cref="ShareAccess.Steer"/> also lets them Interrupt and
+/// SendMessage. Follow-up tasks of the thread keep the shares.
+/// </summary>
+public sealed record TaskShare(string Group, string Access);
+
+/// <summary>Values of <see cref="TaskShare.Access"/>.</summary>
+public static class ShareAccess
+{
+    /// <summary>Subscribe, GetTask, the event stream.</summary>
+    public const string Read = "read";
+    /// <summary>Read, plus Interrupt and SendMessage.</summary>
+    public const string Steer = "steer";
 }
 
 /// <summary>Result of SubmitTask and SendMessage.</summary>

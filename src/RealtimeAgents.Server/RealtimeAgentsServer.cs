@@ -7,6 +7,7 @@ using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
 using RealtimeAgents.Core.Relay;
 using RealtimeAgents.Core.Runtime;
+using RealtimeAgents.Server.Auth;
 using RealtimeAgents.Server.Backplane;
 using RealtimeAgents.Server.Hubs;
 
@@ -68,6 +69,7 @@ public static partial class RealtimeAgentsServer
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ITaskNotifier, HubTaskNotifier>();
         services.AddHttpSurface(config.GetSection("Http"));
+        services.AddRealtimeAgentsAuth(config.GetSection("Auth"), config.GetSection("Limits"));
         configure?.Invoke(builder);
         return builder;
     }
@@ -78,6 +80,7 @@ public static partial class RealtimeAgentsServer
         var app = builder.Build();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseRealtimeAgentsAuth();
         var hubLimits = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubEndpointOptions>>().Value;
         app.MapHub<AgentHub>(HubMethods.Path, o =>
         {
@@ -86,7 +89,7 @@ public static partial class RealtimeAgentsServer
             o.TransportMaxBufferSize = hubLimits.MaxBufferedBytes;
             o.ApplicationMaxBufferSize = Math.Max(64 * 1024,
                 2L * app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TaskOptions>>().Value.MaxInputBytes + 32 * 1024);
-        });
+        }).RequireAuthorization(AuthExtensions.Policy);
         app.MapHttpSurface();
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -16,7 +16,7 @@ namespace RealtimeAgents.Agents.Tests;
 /// </summary>
 internal sealed class LlmKit : IAsyncDisposable
 {
-    public const string Owner = "alice";
+    public static readonly Caller Owner = Caller.User("alice");
     private readonly ServiceProvider _services;
     private AgentWorker? _worker;
 

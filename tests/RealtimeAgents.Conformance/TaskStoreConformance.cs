@@ -36,6 +36,63 @@ public abstract class TaskStoreConformance
     }
 
     [Fact]
+    public async Task TaskShares_ReadBackInOrder()
+    {
+        var store = await CreateStoreAsync();
+        var task = NewTask(NewThread()) with
+        {
+            Shares = new TaskShares([new TaskShare("team-ö 1", ShareAccess.Read), new TaskShare("ops:{x}", ShareAccess.Steer)]),
+        };
+        await store.CreateAsync(task).AsTask().DefaultTimeout();
+        var read = await store.GetAsync(task.TaskId).AsTask().DefaultTimeout();
+        Assert.Equal(task, read);
+        Assert.Equal(ShareAccess.Steer, read!.Shares[1].Access);
+        var updated = await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Running)).AsTask().DefaultTimeout();
+        Assert.Equal(task.Shares, updated!.Shares);
+        // The thread carries its latest task's shares.
+        Assert.Equal(task.Shares, (await store.GetThreadAsync(task.ThreadId).AsTask().DefaultTimeout())!.Shares);
+        var unshared = NewTask(task.ThreadId);
+        await store.CreateAsync(unshared).AsTask().DefaultTimeout();
+        Assert.Equal(TaskShares.None, (await store.GetThreadAsync(task.ThreadId).AsTask().DefaultTimeout())!.Shares);
+    }
+
+    [Fact]
+    public async Task AnOwnerAtTheActiveTaskLimit_IsRefused_UntilOneOfTheirTasksEnds_AndOthersAreNot()
+    {
+        var store = await CreateStoreAsync();
+        string owner = "u" + Guid.NewGuid().ToString("N"), other = "u" + Guid.NewGuid().ToString("N");
+        var limits = new OwnerLimits(MaxActiveTasks: 2, MaxThreads: 0);
+        var first = NewTask(NewThread(), owner);
+        Assert.True((await store.CreateAsync(first, limits).AsTask().DefaultTimeout()).Created);
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), owner), limits).AsTask().DefaultTimeout()).Created);
+        var refused = NewTask(NewThread(), owner);
+        var creation = await store.CreateAsync(refused, limits).AsTask().DefaultTimeout();
+        Assert.False(creation.Created);
+        Assert.Equal(CreationRefusal.TooManyActiveTasks, creation.Refused);
+        Assert.Null(await store.GetAsync(refused.TaskId).AsTask().DefaultTimeout());
+        Assert.Null(await store.GetThreadAsync(refused.ThreadId).AsTask().DefaultTimeout());
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), other), limits).AsTask().DefaultTimeout()).Created);
+
+        await store.UpdateAsync(first.TaskId, new TaskUpdate(Status: TaskStates.Completed, EndedAt: 1)).AsTask().DefaultTimeout();
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), owner), limits).AsTask().DefaultTimeout()).Created);
+    }
+
+    [Fact]
+    public async Task AnOwnerAtTheThreadLimit_CannotStartAThread_ButCanAddToOne()
+    {
+        var store = await CreateStoreAsync();
+        string owner = "u" + Guid.NewGuid().ToString("N");
+        var limits = new OwnerLimits(MaxActiveTasks: 0, MaxThreads: 2);
+        string thread = NewThread();
+        Assert.True((await store.CreateAsync(NewTask(thread, owner), limits).AsTask().DefaultTimeout()).Created);
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), owner), limits).AsTask().DefaultTimeout()).Created);
+        var creation = await store.CreateAsync(NewTask(NewThread(), owner), limits).AsTask().DefaultTimeout();
+        Assert.Equal(CreationRefusal.TooManyThreads, creation.Refused);
+        Assert.True((await store.CreateAsync(NewTask(thread, owner), limits).AsTask().DefaultTimeout()).Created);
+        Assert.True((await store.CreateAsync(NewTask(NewThread(), "u" + Guid.NewGuid().ToString("N")), limits).AsTask().DefaultTimeout()).Created);
+    }
+
+    [Fact]
     public async Task UnknownTaskAndThread_AreNull()
     {
         var store = await CreateStoreAsync();

@@ -8,7 +8,7 @@ namespace RealtimeAgents.Core.Tests;
 
 public sealed class AgentWorkerTests
 {
-    private const string Owner = "alice";
+    private static readonly Caller Owner = Caller.User("alice");
 
     [Fact]
     public async Task DemoAgent_RunsToCompletion_WithFramedBlocksAndOneTerminalEvent()

@@ -13,6 +13,8 @@ public sealed class InMemoryTaskStore : ITaskStore
     private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ThreadState> _threads = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Owner, string Key), string> _idempotency = [];
+    private readonly Dictionary<string, HashSet<string>> _activeByOwner = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _threadsByOwner = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _retention;
     private long _lastSweep;
@@ -25,7 +27,7 @@ public sealed class InMemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
-    public ValueTask<TaskCreation> CreateAsync(TaskRecord task, CancellationToken cancellationToken = default)
+    public ValueTask<TaskCreation> CreateAsync(TaskRecord task, OwnerLimits limits = default, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
@@ -37,13 +39,30 @@ public sealed class InMemoryTaskStore : ITaskStore
                 return ValueTask.FromResult(new TaskCreation(existing, Created: false));
             }
             if (_tasks.ContainsKey(task.TaskId)) throw new InvalidOperationException($"task {task.TaskId} exists");
+            bool newThread = !_threads.TryGetValue(task.ThreadId, out var thread);
+            if (newThread && limits.MaxThreads > 0 && _threadsByOwner.GetValueOrDefault(task.Owner) >= limits.MaxThreads)
+            {
+                return ValueTask.FromResult(new TaskCreation(task, Created: false, CreationRefusal.TooManyThreads));
+            }
+            _activeByOwner.TryGetValue(task.Owner, out var active);
+            if (limits.MaxActiveTasks > 0 && active?.Count >= limits.MaxActiveTasks)
+            {
+                return ValueTask.FromResult(new TaskCreation(task, Created: false, CreationRefusal.TooManyActiveTasks));
+            }
             _tasks[task.TaskId] = task;
             if (task.IdempotencyKey is { } k) _idempotency[(task.Owner, k)] = task.TaskId;
-            if (!_threads.TryGetValue(task.ThreadId, out var thread))
+            if (!TaskStates.IsTerminal(task.Status))
+            {
+                if (active is null) _activeByOwner[task.Owner] = active = new(StringComparer.Ordinal);
+                active.Add(task.TaskId);
+            }
+            if (newThread)
             {
                 _threads[task.ThreadId] = thread = new ThreadState(task.Owner);
+                _threadsByOwner[task.Owner] = _threadsByOwner.GetValueOrDefault(task.Owner) + 1;
             }
-            thread.Agent = task.Agent;
+            thread!.Agent = task.Agent;
+            thread.Shares = task.Shares;
             thread.TaskIds.Add(task.TaskId);
             return ValueTask.FromResult(new TaskCreation(task, Created: true));
         }
@@ -69,6 +88,7 @@ public sealed class InMemoryTaskStore : ITaskStore
                 EndedAt = update.EndedAt ?? task.EndedAt,
             };
             _tasks[taskId] = task;
+            if (TaskStates.IsTerminal(task.Status)) ForgetActive(task);
             return ValueTask.FromResult<TaskRecord?>(task);
         }
     }
@@ -79,7 +99,7 @@ public sealed class InMemoryTaskStore : ITaskStore
         lock (_gate)
         {
             return ValueTask.FromResult(_threads.TryGetValue(threadId, out var t)
-                ? new ThreadRecord(threadId, t.Owner, t.Agent, [.. t.TaskIds])
+                ? new ThreadRecord(threadId, t.Owner, t.Agent, [.. t.TaskIds], t.Shares)
                 : null);
         }
     }
@@ -94,12 +114,25 @@ public sealed class InMemoryTaskStore : ITaskStore
         foreach (var task in gone)
         {
             _tasks.Remove(task.TaskId);
+            ForgetActive(task);
             if (task.IdempotencyKey is { } key) _idempotency.Remove((task.Owner, key));
             if (_threads.TryGetValue(task.ThreadId, out var thread))
             {
                 thread.TaskIds.Remove(task.TaskId);
-                if (thread.TaskIds.Count == 0) _threads.Remove(task.ThreadId);
+                if (thread.TaskIds.Count == 0)
+                {
+                    _threads.Remove(task.ThreadId);
+                    if ((_threadsByOwner[thread.Owner] -= 1) == 0) _threadsByOwner.Remove(thread.Owner);
+                }
             }
+        }
+    }
+
+    private void ForgetActive(TaskRecord task)
+    {
+        if (_activeByOwner.TryGetValue(task.Owner, out var active) && active.Remove(task.TaskId) && active.Count == 0)
+        {
+            _activeByOwner.Remove(task.Owner);
         }
     }
 
@@ -107,6 +140,7 @@ public sealed class InMemoryTaskStore : ITaskStore
     {
         public string Owner { get; } = owner;
         public string Agent { get; set; } = "";
+        public TaskShares Shares { get; set; } = TaskShares.None;
         public List<string> TaskIds { get; } = [];
     }
 }

@@ -39,6 +39,12 @@ public sealed class RedisKeys(string prefix)
     /// <summary>String: the task created with an idempotency key (owner and key are hashed, they are free text).</summary>
     public string Idempotency(string ownerAndKeyHash) => $"{Prefix}idem:{ownerAndKeyHash}";
 
+    /// <summary>Sorted set: the owner's tasks not yet ended, scored by creation time (the owner is hashed, it is free text).</summary>
+    public string OwnerActiveTasks(string ownerHash) => $"{Prefix}user:{ownerHash}:active";
+
+    /// <summary>Sorted set: the owner's threads, scored by when they expire (the owner is hashed, it is free text).</summary>
+    public string OwnerThreads(string ownerHash) => $"{Prefix}user:{ownerHash}:threads";
+
     /// <summary>Stream with consumer group <see cref="QueueGroup"/>: tasks waiting for a worker.</summary>
     public string Queue => $"{Prefix}queue";
 

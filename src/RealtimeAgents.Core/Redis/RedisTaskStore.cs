@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Redis;
@@ -21,17 +22,30 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
     private readonly string _endedTtlMs = Ms(logOptions.Value.TerminalTtl);
 
     /// <inheritdoc />
-    public async ValueTask<TaskCreation> CreateAsync(TaskRecord task, CancellationToken cancellationToken = default)
+    public async ValueTask<TaskCreation> CreateAsync(TaskRecord task, OwnerLimits limits = default, CancellationToken cancellationToken = default)
     {
         string idempotencyKey = task.IdempotencyKey is { } k ? keys.Idempotency(Hash(task.Owner, k)) : "";
+        string owner = OwnerHash(task.Owner);
         for (int attempt = 0; ; attempt++)
         {
-            var args = new List<RedisArg> { task.TaskId, task.Owner, task.Agent, _threadTtlMs, _idempotencyTtlMs };
+            var args = new List<RedisArg>
+            {
+                task.TaskId, task.Owner, task.Agent, SharesJson(task.Shares), _threadTtlMs, _idempotencyTtlMs,
+                limits.MaxActiveTasks, limits.MaxThreads, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                TaskStates.IsTerminal(task.Status) ? "0" : "1", task.ThreadId,
+            };
             AddFields(args, task);
             var reply = await redis.EvaluateAsync(RedisScripts.CreateTask,
-                [keys.Task(task.TaskId), keys.Thread(task.ThreadId), keys.ThreadTasks(task.ThreadId), idempotencyKey], args,
+                [keys.Task(task.TaskId), keys.Thread(task.ThreadId), keys.ThreadTasks(task.ThreadId), idempotencyKey,
+                 keys.OwnerActiveTasks(owner), keys.OwnerThreads(owner)], args,
                 cancellationToken).ConfigureAwait(false);
-            if (reply[0].AsInt64() == 1) return new TaskCreation(task, Created: true);
+            long outcome = reply[0].AsInt64();
+            if (outcome == 1) return new TaskCreation(task, Created: true);
+            if (outcome == 2)
+            {
+                return new TaskCreation(task, Created: false,
+                    reply[1].AsString() == "threads" ? CreationRefusal.TooManyThreads : CreationRefusal.TooManyActiveTasks);
+            }
             string existingId = reply[1].AsString()!;
             if (await GetAsync(existingId, cancellationToken).ConfigureAwait(false) is { } existing)
             {
@@ -53,12 +67,20 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
     /// <inheritdoc />
     public async ValueTask<TaskRecord?> UpdateAsync(string taskId, TaskUpdate update, CancellationToken cancellationToken = default)
     {
-        var args = new List<RedisArg> { _endedTtlMs, update.Status is { } s && TaskStates.IsTerminal(s) ? "1" : "0" };
+        bool ended = update.Status is { } s && TaskStates.IsTerminal(s);
+        // An ended task leaves its owner's active set in the same script; the owner names that key.
+        string activeKey = "";
+        if (ended && await redis.ExecuteAsync("HGET", [keys.Task(taskId), "owner"], cancellationToken).ConfigureAwait(false) is
+            { IsNull: false } owner)
+        {
+            activeKey = keys.OwnerActiveTasks(OwnerHash(owner.AsString()!));
+        }
+        var args = new List<RedisArg> { _endedTtlMs, ended ? "1" : "0", taskId };
         if (update.Status is { } status) { args.Add("status"); args.Add(status); }
         if (update.Attempt is { } attempt) { args.Add("attempt"); args.Add(attempt); }
         if (update.StartedAt is { } started) { args.Add("startedAt"); args.Add(started); }
-        if (update.EndedAt is { } ended) { args.Add("endedAt"); args.Add(ended); }
-        var reply = await RedisRetry.RunAsync(() => redis.EvaluateAsync(RedisScripts.UpdateTask, [keys.Task(taskId)], args, cancellationToken),
+        if (update.EndedAt is { } endedAt) { args.Add("endedAt"); args.Add(endedAt); }
+        var reply = await RedisRetry.RunAsync(() => redis.EvaluateAsync(RedisScripts.UpdateTask, [keys.Task(taskId), activeKey], args, cancellationToken),
             cancellationToken).ConfigureAwait(false);
         if (reply.IsNull || reply.Count == 0) return null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -73,7 +95,8 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
         if (thread.Count == 0) return null;
         var list = await redis.ExecuteAsync("LRANGE", [keys.ThreadTasks(threadId), 0, -1], cancellationToken).ConfigureAwait(false);
         var ids = list.Elements.Select(e => e.AsString()!).ToList();
-        return new ThreadRecord(threadId, thread.GetValueOrDefault("owner", ""), thread.GetValueOrDefault("agent", ""), ids);
+        return new ThreadRecord(threadId, thread.GetValueOrDefault("owner", ""), thread.GetValueOrDefault("agent", ""), ids,
+            SharesFrom(thread.GetValueOrDefault("shares")));
     }
 
     private static void AddFields(List<RedisArg> args, TaskRecord t)
@@ -96,6 +119,7 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
         Add("startedAt", t.StartedAt?.ToString(CultureInfo.InvariantCulture));
         Add("endedAt", t.EndedAt?.ToString(CultureInfo.InvariantCulture));
         Add("idempotencyKey", t.IdempotencyKey);
+        if (t.Shares.Count > 0) Add("shares", SharesJson(t.Shares));
     }
 
     private static TaskRecord FromHash(IReadOnlyDictionary<string, string> f) => new()
@@ -112,10 +136,22 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
         StartedAt = f.TryGetValue("startedAt", out var s) ? long.Parse(s, CultureInfo.InvariantCulture) : null,
         EndedAt = f.TryGetValue("endedAt", out var e) ? long.Parse(e, CultureInfo.InvariantCulture) : null,
         IdempotencyKey = f.GetValueOrDefault("idempotencyKey"),
+        Shares = SharesFrom(f.GetValueOrDefault("shares")),
     };
+
+    private static string SharesJson(TaskShares shares) =>
+        shares.Count == 0 ? "" : JsonSerializer.Serialize<IReadOnlyList<TaskShare>>(shares, ContractsJsonContext.Default.IReadOnlyListTaskShare);
+
+    private static TaskShares SharesFrom(string? json) =>
+        string.IsNullOrEmpty(json)
+            ? TaskShares.None
+            : new TaskShares(JsonSerializer.Deserialize(json, ContractsJsonContext.Default.IReadOnlyListTaskShare) ?? []);
 
     private static string Hash(string owner, string key) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(owner + "\n" + key)));
+
+    private static string OwnerHash(string owner) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(owner)));
 
     private static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
 }

@@ -9,14 +9,27 @@ public sealed class RealtimeAgentsException(string code, string message) : Excep
     /// <summary>One of <see cref="ErrorCodes"/>.</summary>
     public string Code { get; } = code;
 
+    /// <summary>
+    /// For <see cref="ErrorCodes.LimitExceeded"/>: true when the limit is a count or a rate that
+    /// frees up with time (HTTP 429), false when the request itself is too large (HTTP 413).
+    /// </summary>
+    public bool RetryLater { get; init; }
+
+    // One message shape for "missing" and "not yours": only the id the caller sent appears in it.
     internal static RealtimeAgentsException TaskNotFound(string taskId) =>
         new(ErrorCodes.NotFound, $"Task '{taskId}' was not found.");
 
     internal static RealtimeAgentsException ThreadNotFound(string threadId) =>
         new(ErrorCodes.NotFound, $"Thread '{threadId}' was not found.");
 
+    internal static RealtimeAgentsException ReadOnly(string what, string id) =>
+        new(ErrorCodes.PermissionDenied, $"The {what} '{id}' is shared with you read-only; you cannot steer it.");
+
     /// <summary>An invalid_argument error.</summary>
     public static RealtimeAgentsException Invalid(string message) => new(ErrorCodes.InvalidArgument, message);
+
+    /// <summary>A limit_exceeded error for a count or rate limit (try again later).</summary>
+    public static RealtimeAgentsException Quota(string message) => new(ErrorCodes.LimitExceeded, message) { RetryLater = true };
 }
 
 /// <summary>Machine-readable error codes.</summary>
@@ -30,4 +43,8 @@ public static class ErrorCodes
     public const string Conflict = "conflict";
     /// <summary>A configured limit was reached.</summary>
     public const string LimitExceeded = "limit_exceeded";
+    /// <summary>The caller may read the task or thread but not steer it.</summary>
+    public const string PermissionDenied = "permission_denied";
+    /// <summary>The caller's credentials are missing, invalid or expired.</summary>
+    public const string Unauthenticated = "unauthenticated";
 }

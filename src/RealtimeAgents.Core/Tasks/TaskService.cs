@@ -15,9 +15,12 @@ public interface ITaskNotifier
 }
 
 /// <summary>
-/// The operations behind the hub and the HTTP endpoints: validate, check ownership, then act.
+/// The operations behind the hub and the HTTP endpoints: validate, check access, then act.
 /// Every refusal is a <see cref="RealtimeAgentsException"/> thrown before anything changes.
-/// Someone else's task or thread is reported exactly like a missing one.
+/// Access is decided here, once, for every transport: the owner may do everything, members of a
+/// group the task is shared with may read it (and steer it with "steer" access), and to anyone
+/// else the task or thread does not exist: they get the very error a missing id gets, after the
+/// same single store read, so neither the answer nor its timing tells the two apart.
 /// </summary>
 public sealed partial class TaskService(
     ITaskStore store,
@@ -32,8 +35,9 @@ public sealed partial class TaskService(
     private readonly TaskOptions _options = options.Value;
 
     /// <summary>Creates a task (or returns the one with the same idempotency key) and queues it.</summary>
-    public async Task<SubmitTaskResult> SubmitAsync(string owner, SubmitTaskRequest request, CancellationToken ct = default)
+    public async Task<SubmitTaskResult> SubmitAsync(Caller caller, SubmitTaskRequest request, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(request);
         if (string.IsNullOrEmpty(request.Agent) || !agents.Contains(request.Agent))
         {
@@ -49,6 +53,7 @@ public sealed partial class TaskService(
             throw RealtimeAgentsException.Invalid(
                 $"The idempotency key must be 1–{_options.MaxIdempotencyKeyLength} printable characters.");
         }
+        var shares = ValidateShares(request.Share);
         string threadId;
         if (request.ThreadId is null)
         {
@@ -58,35 +63,62 @@ public sealed partial class TaskService(
         {
             if (!Ids.IsValid(request.ThreadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
             var thread = await store.GetThreadAsync(request.ThreadId, ct).ConfigureAwait(false);
-            if (thread is not null && thread.Owner != owner) throw RealtimeAgentsException.ThreadNotFound(request.ThreadId);
+            // Only the owner adds tasks to a thread this way; people it is shared with use SendMessage.
+            if (thread is not null && thread.Owner != caller.UserId) throw RealtimeAgentsException.ThreadNotFound(request.ThreadId);
             threadId = request.ThreadId;
         }
-        var task = await CreateAndStartAsync(owner, threadId, request.Agent, request.Input, optionsJson,
-            request.IdempotencyKey, pending: false, ct).ConfigureAwait(false);
+        var task = await CreateAndStartAsync(caller, caller.UserId, threadId, request.Agent, request.Input, optionsJson,
+            request.IdempotencyKey, shares, pending: false, ct).ConfigureAwait(false);
         return new SubmitTaskResult(task.TaskId, task.ThreadId);
     }
 
-    /// <summary>The caller's task, or not_found.</summary>
-    public async Task<TaskRecord> GetOwnedAsync(string owner, string? taskId, CancellationToken ct = default)
+    /// <summary>
+    /// The task if the caller may at least read it (Subscribe, GetTask, event streams); not_found
+    /// when it does not exist or the caller has no access to it.
+    /// </summary>
+    public Task<TaskRecord> GetReadableAsync(Caller caller, string? taskId, CancellationToken ct = default) =>
+        GetAccessibleAsync(caller, taskId, TaskAccess.Read, ct);
+
+    private async Task<TaskRecord> GetAccessibleAsync(Caller caller, string? taskId, TaskAccess needed, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         if (!Ids.IsValid(taskId)) throw RealtimeAgentsException.Invalid("The task id is malformed.");
         var task = await store.GetAsync(taskId!, ct).ConfigureAwait(false);
-        if (task is null || task.Owner != owner) throw RealtimeAgentsException.TaskNotFound(taskId!);
-        return task;
+        var access = task is null ? TaskAccess.None : AccessOf(caller, task.Owner, task.Shares);
+        if (access == TaskAccess.None) throw RealtimeAgentsException.TaskNotFound(taskId!);
+        // The caller can read it, so saying it exists reveals nothing new.
+        if (access < needed) throw RealtimeAgentsException.ReadOnly("task", taskId!);
+        return task!;
+    }
+
+    /// <summary>What <paramref name="caller"/> may do with something owned by <paramref name="owner"/> and shared as <paramref name="shares"/>.</summary>
+    public static TaskAccess AccessOf(Caller caller, string owner, IReadOnlyList<TaskShare> shares)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(shares);
+        if (string.Equals(caller.UserId, owner, StringComparison.Ordinal)) return TaskAccess.Steer;
+        var access = TaskAccess.None;
+        foreach (var share in shares)
+        {
+            if (!caller.IsIn(share.Group)) continue;
+            if (share.Access == ShareAccess.Steer) return TaskAccess.Steer;
+            access = TaskAccess.Read;
+        }
+        return access;
     }
 
     /// <summary>GetTask.</summary>
-    public async Task<TaskInfo> GetTaskAsync(string owner, string? taskId, CancellationToken ct = default) =>
-        ToInfo(await GetOwnedAsync(owner, taskId, ct).ConfigureAwait(false));
+    public async Task<TaskInfo> GetTaskAsync(Caller caller, string? taskId, CancellationToken ct = default) =>
+        ToInfo(await GetReadableAsync(caller, taskId, ct).ConfigureAwait(false));
 
     /// <summary>
     /// Interrupts a task. A running or queued task gets the interrupt through the control channel
     /// (kept, so a worker that has not subscribed yet still sees it); a task waiting in its thread
     /// is cancelled here, since no worker holds it. Interrupting an ended task does nothing.
     /// </summary>
-    public async Task InterruptAsync(string owner, string? taskId, string? reason, CancellationToken ct = default)
+    public async Task InterruptAsync(Caller caller, string? taskId, string? reason, CancellationToken ct = default)
     {
-        var task = await GetOwnedAsync(owner, taskId, ct).ConfigureAwait(false);
+        var task = await GetAccessibleAsync(caller, taskId, TaskAccess.Steer, ct).ConfigureAwait(false);
         if (reason is { Length: > 1024 }) throw RealtimeAgentsException.Invalid("The reason is longer than 1024 characters.");
         await InterruptCoreAsync(task, reason ?? "interrupted by the user", ct).ConfigureAwait(false);
     }
@@ -111,9 +143,10 @@ public sealed partial class TaskService(
     /// interrupt (cancel it, start a new task), enqueue (start after it), reject (refuse), inject
     /// (deliver into it). With no active task every policy starts a new task.
     /// </summary>
-    public async Task<SendMessageResult> SendMessageAsync(string owner, string? threadId, string? text, string? policy,
+    public async Task<SendMessageResult> SendMessageAsync(Caller caller, string? threadId, string? text, string? policy,
         CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         policy = string.IsNullOrEmpty(policy) ? MessagePolicies.Interrupt : policy;
         if (!MessagePolicies.IsKnown(policy))
         {
@@ -122,8 +155,7 @@ public sealed partial class TaskService(
         }
         if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
         ValidateText(text, "Message");
-        var thread = await store.GetThreadAsync(threadId!, ct).ConfigureAwait(false);
-        if (thread is null || thread.Owner != owner) throw RealtimeAgentsException.ThreadNotFound(threadId!);
+        var thread = await GetAccessibleThreadAsync(caller, threadId!, TaskAccess.Steer, ct).ConfigureAwait(false);
 
         TaskRecord? active = null, latest = null;
         for (int i = thread.TaskIds.Count - 1; i >= 0; i--)
@@ -156,23 +188,40 @@ public sealed partial class TaskService(
                     break;
             }
         }
-        var task = await CreateAndStartAsync(owner, thread.ThreadId, agent, text!, optionsJson, null, waitForActive, ct)
-            .ConfigureAwait(false);
+        // The follow-up belongs to the thread's owner and keeps the thread's shares, whoever sent it.
+        var task = await CreateAndStartAsync(caller, thread.Owner, thread.ThreadId, agent, text!, optionsJson, null,
+            thread.Shares, waitForActive, ct).ConfigureAwait(false);
         return new SendMessageResult(thread.ThreadId, task.TaskId, waitForActive ? "queued" : "started", Ids.NewMessageId());
     }
 
-    /// <summary>The caller's thread with its tasks, or not_found.</summary>
-    public async Task<ThreadInfo> GetThreadAsync(string owner, string? threadId, CancellationToken ct = default)
+    /// <summary>
+    /// The thread with the tasks the caller may read, or not_found. Someone the thread's latest
+    /// task is shared with may read the thread.
+    /// </summary>
+    public async Task<ThreadInfo> GetThreadAsync(Caller caller, string? threadId, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
-        var thread = await store.GetThreadAsync(threadId!, ct).ConfigureAwait(false);
-        if (thread is null || thread.Owner != owner) throw RealtimeAgentsException.ThreadNotFound(threadId!);
+        var thread = await GetAccessibleThreadAsync(caller, threadId!, TaskAccess.Read, ct).ConfigureAwait(false);
         var tasks = new List<TaskInfo>(thread.TaskIds.Count);
         foreach (var id in thread.TaskIds)
         {
-            if (await store.GetAsync(id, ct).ConfigureAwait(false) is { } t) tasks.Add(ToInfo(t));
+            if (await store.GetAsync(id, ct).ConfigureAwait(false) is { } t && AccessOf(caller, t.Owner, t.Shares) != TaskAccess.None)
+            {
+                tasks.Add(ToInfo(t));
+            }
         }
         return new ThreadInfo(thread.ThreadId, thread.Agent, tasks);
+    }
+
+    // Like tasks: one read, then the check, so a thread that is not the caller's looks missing.
+    private async Task<ThreadRecord> GetAccessibleThreadAsync(Caller caller, string threadId, TaskAccess needed, CancellationToken ct)
+    {
+        var thread = await store.GetThreadAsync(threadId, ct).ConfigureAwait(false);
+        var access = thread is null ? TaskAccess.None : AccessOf(caller, thread.Owner, thread.Shares);
+        if (access == TaskAccess.None) throw RealtimeAgentsException.ThreadNotFound(threadId);
+        if (access < needed) throw RealtimeAgentsException.ReadOnly("thread", threadId);
+        return thread!;
     }
 
     /// <summary>
@@ -195,8 +244,8 @@ public sealed partial class TaskService(
         }
     }
 
-    private async Task<TaskRecord> CreateAndStartAsync(string owner, string threadId, string agent, string input,
-        string? optionsJson, string? idempotencyKey, bool pending, CancellationToken ct)
+    private async Task<TaskRecord> CreateAndStartAsync(Caller caller, string owner, string threadId, string agent, string input,
+        string? optionsJson, string? idempotencyKey, TaskShares shares, bool pending, CancellationToken ct)
     {
         var record = new TaskRecord
         {
@@ -209,8 +258,19 @@ public sealed partial class TaskService(
             Status = pending ? TaskStates.Pending : TaskStates.Queued,
             CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             IdempotencyKey = idempotencyKey,
+            Shares = shares,
         };
-        var creation = await store.CreateAsync(record, ct).ConfigureAwait(false);
+        var limits = caller.Unmetered ? default : new OwnerLimits(_options.MaxActiveTasksPerUser, _options.MaxThreadsPerUser);
+        var creation = await store.CreateAsync(record, limits, ct).ConfigureAwait(false);
+        switch (creation.Refused)
+        {
+            case CreationRefusal.TooManyActiveTasks:
+                throw RealtimeAgentsException.Quota(
+                    $"{limits.MaxActiveTasks} tasks of this user have not ended; that is the limit. Wait for one to end or interrupt one.");
+            case CreationRefusal.TooManyThreads:
+                throw RealtimeAgentsException.Quota(
+                    $"This user has {limits.MaxThreads} threads; that is the limit. Continue an existing thread instead.");
+        }
         if (!creation.Created) return creation.Task;
         // The first event exists before anyone can subscribe, so a client sees "queued" at once.
         var queued = JsonSerializer.SerializeToElement(
@@ -252,6 +312,27 @@ public sealed partial class TaskService(
             throw new RealtimeAgentsException(ErrorCodes.LimitExceeded, $"Options are larger than {_options.MaxOptionsBytes} bytes.");
         }
         return json;
+    }
+
+    private TaskShares ValidateShares(IReadOnlyList<TaskShare>? shares)
+    {
+        if (shares is null || shares.Count == 0) return TaskShares.None;
+        if (shares.Count > _options.MaxSharesPerTask)
+        {
+            throw RealtimeAgentsException.Invalid($"A task can be shared with at most {_options.MaxSharesPerTask} groups.");
+        }
+        foreach (var share in shares)
+        {
+            if (share is null || string.IsNullOrEmpty(share.Group) || share.Group.Length > 128 || share.Group.Any(char.IsControl))
+            {
+                throw RealtimeAgentsException.Invalid("A share's group must be 1–128 printable characters.");
+            }
+            if (share.Access is not (ShareAccess.Read or ShareAccess.Steer))
+            {
+                throw RealtimeAgentsException.Invalid($"A share's access must be \"read\" or \"steer\", not '{Truncate(share.Access)}'.");
+            }
+        }
+        return new TaskShares(shares);
     }
 
     private static string Truncate(string? s) => s is null ? "" : s.Length <= 40 ? s : s[..40] + "…";

@@ -24,9 +24,11 @@ internal static class AgUiEndpoint
     public static async Task<IResult> RunAsync(HttpContext http, string? agent, TaskService tasks, RelayStream stream,
         IOptions<HttpSurfaceOptions> options)
     {
+        var caller = TaskEndpoints.Owner(http);
         SubmitTaskRequest request;
         string threadId, runId;
         using (var body = await JsonBody.ReadDocumentAsync(http.Request, options.Value.MaxAgUiBodyBytes).ConfigureAwait(false))
+        try
         {
             var input = body.RootElement;
             if (input.ValueKind != JsonValueKind.Object) throw RealtimeAgentsException.Invalid("The body must be an AG-UI RunAgentInput object.");
@@ -47,7 +49,15 @@ internal static class AgUiEndpoint
                 Options = agentOptions,
             };
         }
-        var accepted = await tasks.SubmitAsync(TaskEndpoints.Owner(http), request, http.RequestAborted).ConfigureAwait(false);
+        catch (InvalidOperationException)
+        {
+            // JsonElement.GetString throws this (not a JsonException) for an escaped unpaired surrogate.
+            throw RealtimeAgentsException.Invalid("RunAgentInput has a string that is not valid UTF-16 (an unpaired surrogate escape).");
+        }
+        // The stream slot is taken first: a caller at its stream limit starts no task it could not watch.
+        using var slot = http.RequestServices.GetRequiredService<Auth.EventStreamLimiter>().Acquire(caller);
+        TaskEndpoints.CountSubmit(http, caller);
+        var accepted = await tasks.SubmitAsync(caller, request, http.RequestAborted).ConfigureAwait(false);
         http.Response.Headers[TaskIdHeader] = accepted.TaskId;
         await stream.RunAsync(http, accepted.TaskId, Cursor.Start, new Format(new AgUiEventMapper(threadId, runId, accepted.TaskId)))
             .ConfigureAwait(false);

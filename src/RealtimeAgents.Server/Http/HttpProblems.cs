@@ -21,15 +21,16 @@ internal static partial class HttpProblems
 {
     public const string ContentType = "application/problem+json";
 
-    /// <summary>The HTTP status of a product error code.</summary>
-    public static int StatusOf(string code) => code switch
+    /// <summary>The HTTP status of a product error.</summary>
+    public static int StatusOf(RealtimeAgentsException error) => error.Code switch
     {
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.InvalidArgument => StatusCodes.Status400BadRequest,
         ErrorCodes.Conflict => StatusCodes.Status409Conflict,
-        // Every limit the task service enforces today is a size (input, options), hence 413;
-        // a rate limit will answer 429 through its own middleware.
-        ErrorCodes.LimitExceeded => StatusCodes.Status413PayloadTooLarge,
+        // A count or rate frees up with time (429); a request too large stays too large (413).
+        ErrorCodes.LimitExceeded => error.RetryLater ? StatusCodes.Status429TooManyRequests : StatusCodes.Status413PayloadTooLarge,
+        ErrorCodes.PermissionDenied => StatusCodes.Status403Forbidden,
+        ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -48,7 +49,7 @@ internal static partial class HttpProblems
         }
         catch (RealtimeAgentsException ex) when (!http.Response.HasStarted)
         {
-            return Result(StatusOf(ex.Code), ex.Code, ex.Message);
+            return Result(StatusOf(ex), ex.Code, ex.Message);
         }
         catch (HttpRefusalException ex) when (!http.Response.HasStarted)
         {

@@ -28,10 +28,13 @@ public static class HttpSurfaceExtensions
     /// <summary>Maps the endpoints (docs/http-api.md describes them).</summary>
     public static IEndpointRouteBuilder MapHttpSurface(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("").AddEndpointFilter(HttpProblems.Filter).WithTags("RealtimeAgents")
+        var api = endpoints.MapGroup("").RequireAuthorization(Auth.AuthExtensions.Policy)
+            .AddEndpointFilter(HttpProblems.Filter).WithTags("RealtimeAgents")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         api.MapPost("/tasks", TaskEndpoints.SubmitAsync)
             .WithName("SubmitTask").WithSummary("Create a task (Idempotency-Key header honoured)")

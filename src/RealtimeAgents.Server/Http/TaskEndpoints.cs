@@ -1,23 +1,25 @@
-using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
-using RealtimeAgents.Server.Hubs;
+using RealtimeAgents.Server.Auth;
 
 namespace RealtimeAgents.Server.Http;
 
 /// <summary>
 /// The hub's operations over plain HTTP. Each goes through <see cref="TaskService"/> with the same
-/// owner the hub uses, so validation, ownership and limits are the same on both.
+/// caller the hub uses, so validation, access checks and limits are the same on both.
 /// </summary>
 internal static class TaskEndpoints
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string LastEventIdHeader = "Last-Event-ID";
 
-    /// <summary>The caller; tasks belong to it (the hub uses Context.UserIdentifier, i.e. the same claim).</summary>
-    public static string Owner(HttpContext http) =>
-        http.User.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? Identity.Anonymous;
+    /// <summary>The caller (the hub resolves its callers the same way).</summary>
+    public static Caller Owner(HttpContext http) => http.RequestServices.GetRequiredService<CallerResolver>().For(http.User);
+
+    /// <summary>Counts a submit against the caller's rate, or throws limit_exceeded (429).</summary>
+    public static void CountSubmit(HttpContext http, Caller caller) =>
+        http.RequestServices.GetRequiredService<SubmitRateLimiter>().Acquire(caller);
 
     public static string TaskPath(HttpContext http, string taskId) => $"{http.Request.PathBase}/tasks/{taskId}";
 
@@ -35,7 +37,8 @@ internal static class TaskEndpoints
             }
             request = request with { IdempotencyKey = key };
         }
-        string owner = Owner(http);
+        var owner = Owner(http);
+        CountSubmit(http, owner);
         var accepted = await tasks.SubmitAsync(owner, request, http.RequestAborted).ConfigureAwait(false);
         var info = await tasks.GetTaskAsync(owner, accepted.TaskId, http.RequestAborted).ConfigureAwait(false);
         string location = TaskPath(http, info.TaskId);
@@ -54,7 +57,7 @@ internal static class TaskEndpoints
     {
         var body = await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.InterruptRequest,
             MaxBody(options.Value, taskOptions.Value), optional: true).ConfigureAwait(false);
-        string owner = Owner(http);
+        var owner = Owner(http);
         await tasks.InterruptAsync(owner, id, body?.Reason, http.RequestAborted).ConfigureAwait(false);
         var info = await tasks.GetTaskAsync(owner, id, http.RequestAborted).ConfigureAwait(false);
         return Results.Json(info, ContractsJsonContext.Default.TaskInfo, statusCode: StatusCodes.Status202Accepted);
@@ -68,7 +71,9 @@ internal static class TaskEndpoints
     {
         var body = (await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.SendMessageRequest,
             MaxBody(options.Value, taskOptions.Value)).ConfigureAwait(false))!;
-        var result = await tasks.SendMessageAsync(Owner(http), id, body.Text, body.Policy, http.RequestAborted).ConfigureAwait(false);
+        var owner = Owner(http);
+        CountSubmit(http, owner);
+        var result = await tasks.SendMessageAsync(owner, id, body.Text, body.Policy, http.RequestAborted).ConfigureAwait(false);
         if (result.Outcome == "injected") return Results.Json(result, ContractsJsonContext.Default.SendMessageResult);
         http.Response.Headers.Location = TaskPath(http, result.TaskId);
         return Results.Json(result, ContractsJsonContext.Default.SendMessageResult, statusCode: StatusCodes.Status201Created);
@@ -86,7 +91,8 @@ internal static class TaskEndpoints
         {
             throw RealtimeAgentsException.Invalid("The cursor is malformed: use \"0-0\" (or none) for the start, \"$\" for live only, or an event id like \"1732200000000-0\".");
         }
-        var task = await tasks.GetOwnedAsync(Owner(http), id, ct).ConfigureAwait(false);
+        var owner = Owner(http);
+        var task = await tasks.GetReadableAsync(owner, id, ct).ConfigureAwait(false);
         // A reader that already holds the terminal event (an EventSource reconnecting after the
         // stream ended) has nothing left to read: 204 tells EventSource to stop reconnecting.
         if (cursor.Kind == CursorKind.After &&
@@ -94,7 +100,10 @@ internal static class TaskEndpoints
         {
             return Results.NoContent();
         }
-        await stream.RunAsync(http, task.TaskId, cursor, new EventStreamFormat(task.Status)).ConfigureAwait(false);
+        using (http.RequestServices.GetRequiredService<EventStreamLimiter>().Acquire(owner))
+        {
+            await stream.RunAsync(http, task.TaskId, cursor, new EventStreamFormat(task.Status)).ConfigureAwait(false);
+        }
         return Results.Empty;
     }
 

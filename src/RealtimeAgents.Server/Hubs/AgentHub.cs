@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
 using RealtimeAgents.Core.Relay;
+using RealtimeAgents.Server.Auth;
 
 namespace RealtimeAgents.Server.Hubs;
 
@@ -10,10 +12,11 @@ namespace RealtimeAgents.Server.Hubs;
 /// client as a HubException with a readable message (see <see cref="ErrorFilter"/>). Events of
 /// subscribed tasks arrive on the client method "event".
 /// </summary>
-public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions) : Hub
+public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions, CallerResolver callers,
+    IOptions<LimitOptions> limits) : Hub
 {
-    /// <summary>The caller's identity; tasks belong to it.</summary>
-    private string Owner => Context.UserIdentifier ?? Identity.Anonymous;
+    /// <summary>The caller; the task service decides what it may see and do.</summary>
+    private Caller Owner => callers.For(Context.User);
 
     /// <summary>Creates a task and queues it for a worker.</summary>
     public Task<SubmitTaskResult> SubmitTask(SubmitTaskRequest request) =>
@@ -30,7 +33,13 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
         {
             throw RealtimeAgentsException.Invalid("The cursor is malformed: use null, \"0-0\", \"$\" or an event id like \"1732200000000-0\".");
         }
-        var task = await tasks.GetOwnedAsync(Owner, taskId, Context.ConnectionAborted).ConfigureAwait(false);
+        // Every Subscribe checks access, including the SDK's resubscribe after a reconnect.
+        var task = await tasks.GetReadableAsync(Owner, taskId, Context.ConnectionAborted).ConfigureAwait(false);
+        int max = limits.Value.MaxSubscriptionsPerConnection;
+        if (max > 0 && !subscriptions.Holds(Context.ConnectionId, task.TaskId) && subscriptions.CountOf(Context.ConnectionId) >= max)
+        {
+            throw RealtimeAgentsException.Quota($"This connection holds {max} subscriptions; that is the limit. Unsubscribe from one first.");
+        }
         var subscription = await relay.SubscribeAsync(task.TaskId, position, subscriptions.SinkFor(Context), Context.ConnectionAborted)
             .ConfigureAwait(false);
         await subscriptions.AddAsync(Context.ConnectionId, subscription).ConfigureAwait(false);
@@ -71,11 +80,4 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
         await subscriptions.RemoveConnectionAsync(Context.ConnectionId).ConfigureAwait(false);
         await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
     }
-}
-
-/// <summary>Identities used when authentication is off.</summary>
-public static class Identity
-{
-    /// <summary>The owner of every task in development mode without authentication.</summary>
-    public const string Anonymous = "anonymous";
 }

@@ -21,6 +21,13 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOpti
     /// <summary>Subscriptions alive on this node.</summary>
     public int Count => _byConnection.Values.Sum(d => d.Count);
 
+    /// <summary>Subscriptions the connection holds on this node.</summary>
+    public int CountOf(string connectionId) => _byConnection.TryGetValue(connectionId, out var subs) ? subs.Count : 0;
+
+    /// <summary>Whether the connection holds a subscription to the task (a new Subscribe would replace it).</summary>
+    public bool Holds(string connectionId, string taskId) =>
+        _byConnection.TryGetValue(connectionId, out var subs) && subs.ContainsKey(taskId);
+
     /// <summary>Adds a subscription, replacing the connection's earlier one for the same task.</summary>
     public async ValueTask AddAsync(string connectionId, RelaySubscription subscription)
     {

@@ -1,0 +1,70 @@
+namespace RealtimeAgents.Server.Auth;
+
+/// <summary>
+/// Authentication settings (configuration section RealtimeAgents:Auth). Authentication is on as
+/// soon as a signing key, an authority or an API key is configured. With none of them the server
+/// runs in development mode: everyone is the user "anonymous", which it allows only when it
+/// listens on loopback addresses alone, or when <see cref="AllowAnonymous"/> says so.
+/// </summary>
+public sealed class AuthOptions
+{
+    /// <summary>Symmetric key of HS256/384/512 tokens, at least 32 bytes of UTF-8 text.</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>An OpenID Connect authority whose published keys sign the tokens (its discovery document is fetched).</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>Required issuer ("iss"); not checked when empty (an authority sets its own).</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>Required audience ("aud"); not checked when empty.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>Whether the authority's metadata must come over HTTPS (true).</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>The claim naming the user, who owns the tasks they submit ("sub").</summary>
+    public string UserIdClaim { get; set; } = "sub";
+
+    /// <summary>The claim listing the user's groups, which tasks can be shared with ("groups").</summary>
+    public string GroupsClaim { get; set; } = "groups";
+
+    /// <summary>Tolerance for clocks that disagree when checking a token's expiry (30 s).</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Keys of server-to-server callers, sent in the X-Api-Key header.</summary>
+    public List<ApiKeyOptions> ApiKeys { get; } = [];
+
+    /// <summary>Run without authentication on a non-loopback address (everyone is "anonymous", sharing one set of limits).</summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>Whether any way to authenticate is configured.</summary>
+    public bool Enabled =>
+        !string.IsNullOrEmpty(SigningKey) || !string.IsNullOrEmpty(Authority) || ApiKeys.Count > 0;
+}
+
+/// <summary>One API key and the user it acts as.</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>The key itself (at least 32 characters).</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary>The user id the key acts as: tasks it submits belong to this user.</summary>
+    public string UserId { get; set; } = "";
+
+    /// <summary>Groups of that user.</summary>
+    public List<string> Groups { get; } = [];
+}
+
+/// <summary>Per-caller limits of the transports (configuration section RealtimeAgents:Limits).</summary>
+public sealed class LimitOptions
+{
+    /// <summary>Tasks one user may submit per minute, over the hub, REST and AG-UI together, per hub node (60; 0 = no limit).</summary>
+    public int SubmitsPerMinute { get; set; } = 60;
+
+    /// <summary>Task subscriptions one hub connection may hold at once (100).</summary>
+    public int MaxSubscriptionsPerConnection { get; set; } = 100;
+
+    /// <summary>Event streams (SSE and AG-UI) one user may hold open at once, per hub node (20; 0 = no limit).</summary>
+    public int MaxEventStreamsPerUser { get; set; } = 20;
+}

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
+using RealtimeAgents.Core;
+using RealtimeAgents.Server.Http;
+
+namespace RealtimeAgents.Server.Auth;
+
+/// <summary>401 answers as Problem Details, saying what was wrong with the credentials but nothing about the server.</summary>
+internal static class AuthProblems
+{
+    public static Task WriteUnauthorizedAsync(HttpContext http, string detail)
+    {
+        if (http.Response.HasStarted) return Task.CompletedTask;
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return HttpProblems.Result(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthenticated, detail).ExecuteAsync(http);
+    }
+
+    /// <summary>The JwtBearer challenge: why the token was refused, in our words (the library's messages name internals).</summary>
+    public static Task OnChallenge(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        string detail = context.AuthenticateFailure switch
+        {
+            null => "This endpoint requires a bearer token (Authorization header, or access_token in the query for WebSockets and event streams) or an X-Api-Key header.",
+            SecurityTokenExpiredException => "The access token has expired; get a new one.",
+            SecurityTokenNotYetValidException => "The access token is not valid yet.",
+            SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => "The access token's signature is not valid.",
+            SecurityTokenInvalidAudienceException => "The access token is not meant for this service (audience).",
+            SecurityTokenInvalidIssuerException => "The access token comes from an issuer this service does not trust.",
+            SecurityTokenNoExpirationException => "The access token has no expiry; tokens must expire.",
+            SecurityTokenMalformedException or ArgumentException => "The access token is malformed.",
+            _ => context.AuthenticateFailure.Message.StartsWith("The token", StringComparison.Ordinal)
+                ? context.AuthenticateFailure.Message // our own messages (OnTokenValidated)
+                : "The access token is not valid.",
+        };
+        return WriteUnauthorizedAsync(context.HttpContext, detail);
+    }
+}
