@@ -104,6 +104,7 @@ start_worker() { # name
 }
 
 server_pids=()
+redis_pid=
 urls=()
 projects=(src/RealtimeAgents.Server load-tests/RealtimeAgents.LoadTests)
 if [ "$mode" != embedded ]; then
@@ -121,7 +122,8 @@ if [ "$mode" != embedded ]; then
   pids+=("$!")
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start"; tail "$results/redis.log"; exit 3; }
-  echo "redis-server: pid ${pids[-1]} on port $redis_port"
+  redis_pid=${pids[-1]}
+  echo "redis-server: pid $redis_pid on port $redis_port"
   export RealtimeAgents__Redis="127.0.0.1:$redis_port"
 fi
 
@@ -133,7 +135,8 @@ esac
 
 args=("$scenario" --mode "$mode" --out "$results")
 for u in "${urls[@]}"; do args+=(--url "$u"); done
-for p in "${server_pids[@]}"; do args+=(--server-pid "$p"); done
+# Sampled from /proc and reported as server1, server2, …: the hubs, then the workers, then redis-server.
+for p in "${server_pids[@]}" ${redis_pid:-}; do args+=(--server-pid "$p"); done
 set +e
 LOADTEST_COMMIT=$(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || echo unknown) \
   "${run[@]}" dotnet "$artifacts/bin/RealtimeAgents.LoadTests/release/loadtest.dll" "${args[@]}" "${pass[@]}"

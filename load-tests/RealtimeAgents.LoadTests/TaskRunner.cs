@@ -80,7 +80,18 @@ internal static class TaskRunner
                 {
                     await probe.FirstDelta.WaitAsync(token).ConfigureAwait(false);
                     await Task.Delay(Jitter(settings.DropAfter, random), token).ConfigureAwait(false);
-                    if (!probe.Terminal.IsCompleted) user.Drop(rec);
+                    if (probe.Terminal.IsCompleted) return;
+                    try
+                    {
+                        user.Drop(rec);
+                        rec?.Ok("drop");
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The SDK's AbortConnections can meet a connection that is still being
+                        // disposed after an earlier drop; the drop is lost, the task goes on.
+                        rec?.Fail("drop", "ObjectDisposed");
+                    }
                 }, token),
                 _ => Task.CompletedTask,
             };
