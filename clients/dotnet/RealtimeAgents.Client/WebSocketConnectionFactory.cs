@@ -232,11 +232,20 @@ internal sealed class WebSocketConnection : ConnectionContext
     public override void Abort()
     {
         _socket.Abort();
-        _closing.Cancel();
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile: it is closed already.
+        }
     }
 
     public override async ValueTask DisposeAsync()
     {
+        // Out of the factory's list first, so AbortConnections never reaches a disposed connection.
+        _factory.Forget(this);
         await _outgoing.Writer.CompleteAsync().ConfigureAwait(false);
         try { await _sending.WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false); } catch (TimeoutException) { }
         await _closing.CancelAsync().ConfigureAwait(false);
@@ -245,7 +254,6 @@ internal sealed class WebSocketConnection : ConnectionContext
         await _incoming.Reader.CompleteAsync().ConfigureAwait(false);
         _socket.Dispose();
         _closing.Dispose();
-        _factory.Forget(this);
     }
 
     private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
