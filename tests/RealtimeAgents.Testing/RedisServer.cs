@@ -36,6 +36,7 @@ public sealed partial class RedisServer : IAsyncDisposable
 
     private readonly RedisServerOptions _options;
     private Process? _process;
+    private Process? _watchdog;
     private bool _disposed;
 
     private RedisServer(RedisServerOptions options, int port, string directory)
@@ -114,6 +115,7 @@ public sealed partial class RedisServer : IAsyncDisposable
 
         process.Dispose();
         _process = null;
+        StopWatchdog();
     }
 
     /// <summary>SIGKILL: the server dies without closing anything gracefully.</summary>
@@ -133,6 +135,7 @@ public sealed partial class RedisServer : IAsyncDisposable
 
         process.Dispose();
         _process = null;
+        StopWatchdog();
     }
 
     /// <summary>Stops (SIGTERM) and starts again on the same port and directory.</summary>
@@ -225,6 +228,7 @@ public sealed partial class RedisServer : IAsyncDisposable
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        StartWatchdog(_process.Id);
         var deadline = Stopwatch.StartNew();
         while (true)
         {
@@ -233,6 +237,7 @@ public sealed partial class RedisServer : IAsyncDisposable
                 string log = File.Exists(LogFile) ? await File.ReadAllTextAsync(LogFile).ConfigureAwait(false) : "(no log)";
                 _process.Dispose();
                 _process = null;
+                StopWatchdog();
                 throw new InvalidOperationException($"redis-server exited during start-up on port {Port}: {log}");
             }
 
@@ -249,6 +254,52 @@ public sealed partial class RedisServer : IAsyncDisposable
 
             await Task.Delay(20).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A test host killed by a hang timeout never runs DisposeAsync, and its redis-servers would live on. A
+    /// small shell loop watches this process: if it disappears while the server is still running, it
+    /// SIGKILLs the server. It kills nothing once the server itself is gone (its PID may be reused).
+    /// </summary>
+    private void StartWatchdog(int redisPid)
+    {
+        int self = Environment.ProcessId;
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(
+            $"while kill -0 {redisPid} 2>/dev/null; do if ! kill -0 {self} 2>/dev/null; then kill -9 {redisPid}; exit 0; fi; sleep 0.5; done");
+        try
+        {
+            _watchdog = Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            _watchdog = null; // no /bin/sh: run without the safety net
+        }
+    }
+
+    private void StopWatchdog()
+    {
+        Process? watchdog = _watchdog;
+        _watchdog = null;
+        if (watchdog is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!watchdog.HasExited)
+            {
+                watchdog.Kill();
+                watchdog.WaitForExit(1000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        watchdog.Dispose();
     }
 
     private async Task<bool> PingAsync()
