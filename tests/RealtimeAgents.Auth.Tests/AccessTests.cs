@@ -131,6 +131,11 @@ public sealed class AccessTests(AuthServerFixture fixture) : IClassFixture<AuthS
         Assert.Equal(EventKinds.TaskCompleted, events[^1].Kind);
         Assert.Equal(Enumerable.Range(1, events.Count), events.Select(e => (int)e.Seq));
 
+        // The owner's next task in the thread keeps the thread's shares.
+        var followUp = await alice.SubmitAsync(AuthServer.Demo(threadId: task.ThreadId)).DefaultTimeout();
+        Assert.Equal(followUp.TaskId, (await reader.GetTaskAsync(followUp.TaskId).DefaultTimeout()).TaskId);
+        Assert.Equal(2, (await reader.Connection.InvokeAsync<ThreadInfo>(HubMethods.SubscribeThread, task.ThreadId).DefaultTimeout()).Tasks.Count);
+
         // The same read access over SSE, and the same refusal of steering over REST (403).
         using var http = Server.Http(readerToken);
         using var stream = await http.GetAsync($"/tasks/{task.TaskId}/events").DefaultTimeout();

@@ -34,6 +34,13 @@ public sealed class StartupTests
         Assert.Throws<InvalidOperationException>(() => RealtimeAgentsServer.Build(builder));
     }
 
+    [Fact]
+    public async Task LoopbackUrls_WinOverAHostPortsSetting_AsInKestrel()
+    {
+        var builder = RealtimeAgentsServer.CreateBuilder(["--urls", "http://127.0.0.1:5080", "--http_ports", "8080", "--environment", "Testing"]);
+        await using var app = RealtimeAgentsServer.Build(builder);
+    }
+
     [Theory]
     [InlineData("http://localhost:5080")]
     [InlineData("http://127.0.0.1:5080")]

@@ -66,6 +66,8 @@ public sealed partial class TaskService(
             // Only the owner adds tasks to a thread this way; people it is shared with use SendMessage.
             if (thread is not null && thread.Owner != caller.UserId) throw RealtimeAgentsException.ThreadNotFound(request.ThreadId);
             threadId = request.ThreadId;
+            // A follow-up keeps the thread's shares unless the request says otherwise.
+            if (request.Share is null && thread is not null) shares = thread.Shares;
         }
         var task = await CreateAndStartAsync(caller, caller.UserId, threadId, request.Agent, request.Input, optionsJson,
             request.IdempotencyKey, shares, pending: false, ct).ConfigureAwait(false);

@@ -186,23 +186,19 @@ public static partial class AuthExtensions
         throw new InvalidOperationException(message);
     }
 
-    /// <summary>Addresses the configuration asks Kestrel to listen on (urls, http_ports, Kestrel:Endpoints).</summary>
+    /// <summary>
+    /// Addresses the configuration asks Kestrel to listen on, with Kestrel's precedence:
+    /// Kestrel:Endpoints replace urls, and urls replace http_ports/https_ports.
+    /// </summary>
     internal static List<string> ConfiguredAddresses(IConfiguration config)
     {
-        var list = new List<string>();
-        foreach (string key in new[] { "urls", "http_ports", "https_ports" })
-        {
-            foreach (var part in (config[key] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                // A bare port binds every interface.
-                list.Add(key == "urls" ? part : "http://*:" + part);
-            }
-        }
-        foreach (var endpoint in config.GetSection("Kestrel:Endpoints").GetChildren())
-        {
-            if (endpoint["Url"] is { Length: > 0 } url) list.Add(url);
-        }
-        return list;
+        static string[] Split(string? value) => (value ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var endpoints = config.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>().Where(u => u.Length > 0).ToList();
+        if (endpoints.Count > 0) return endpoints;
+        var urls = Split(config["urls"]);
+        if (urls.Length > 0) return [.. urls];
+        // A bare port binds every interface.
+        return [.. Split(config["http_ports"]).Concat(Split(config["https_ports"])).Select(port => "http://*:" + port)];
     }
 
     /// <summary>Whether a listen address reaches only this machine.</summary>
