@@ -26,11 +26,17 @@ public class ServerFixture : IAsyncLifetime
         var builder = RealtimeAgentsServer.CreateBuilder(["--urls", "http://127.0.0.1:0", "--environment", "Testing", .. ExtraArgs], b =>
         {
             b.Logging.SetMinimumLevel(LogLevel.Warning);
+            Configure(b);
         });
         _app = RealtimeAgentsServer.Build(builder);
         await _app.StartAsync().DefaultTimeout(20_000);
         string address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         HubUrl = new Uri(new Uri(address), HubMethods.Path);
+    }
+
+    /// <summary>Services for a derived fixture.</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
     }
 
     /// <summary>Configuration for a derived fixture, as command-line pairs ("--RealtimeAgents:Hub:…", value).</summary>

@@ -10,9 +10,11 @@ namespace RealtimeAgents.Server.Hubs;
 /// The relay subscriptions of each connection on this node, so Unsubscribe, a repeated Subscribe
 /// and a disconnect stop exactly the pumps they should.
 /// </summary>
-public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
+public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, HubLifetimeManager<AgentHub> lifetime,
+    IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
 {
-    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(hubContext, caller, options.Value.SlowClientTimeout, logger);
+    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(hubContext,
+        (lifetime as LocalConnectionsHubLifetimeManager<AgentHub>)?.Local(caller.ConnectionId), caller, options.Value.SlowClientTimeout, logger);
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelaySubscription>> _byConnection =
         new(StringComparer.Ordinal);
@@ -66,12 +68,16 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOpti
 /// <see cref="HubEndpointOptions.SlowClientTimeout"/> is disconnected: its SDK reconnects and
 /// resumes every subscription from its cursor.
 /// </summary>
-internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubCallerContext caller, TimeSpan stallLimit, ILogger logger)
-    : IEventSink
+internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubConnectionContext? local, HubCallerContext caller,
+    TimeSpan stallLimit, ILogger logger) : IEventSink
 {
     public async ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
     {
-        var send = hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken);
+        // The connection is on this node (it subscribed here): write the event's shared
+        // serialized message to it directly rather than serializing once per subscriber.
+        var send = local is not null
+            ? local.WriteAsync(EventMessages.For(agentEvent), cancellationToken).AsTask()
+            : hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken);
         if (send.IsCompleted)
         {
             await send.ConfigureAwait(false);
