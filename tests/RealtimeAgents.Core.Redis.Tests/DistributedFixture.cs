@@ -71,13 +71,20 @@ public sealed class Distributed : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var c in _clients) await c.DisposeAsync().AsTask().DefaultTimeout();
-        foreach (var w in _workers) w.Dispose();
-        if (_hub is not null)
+        // Processes first and unconditionally: a failing step below must not leak a server.
+        try
         {
-            await _hub.StopAsync().DefaultTimeout(20_000);
-            await _hub.DisposeAsync().AsTask().DefaultTimeout();
+            foreach (var w in _workers) w.Dispose();
+            foreach (var c in _clients) await c.DisposeAsync().AsTask().DefaultTimeout();
+            if (_hub is not null)
+            {
+                await _hub.StopAsync().DefaultTimeout(20_000);
+                await _hub.DisposeAsync().AsTask().DefaultTimeout();
+            }
         }
-        await Redis.DisposeAsync().AsTask().DefaultTimeout();
+        finally
+        {
+            await Redis.DisposeAsync().AsTask().DefaultTimeout();
+        }
     }
 }

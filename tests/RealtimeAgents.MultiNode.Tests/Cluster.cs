@@ -107,8 +107,14 @@ public sealed class Cluster : IAsyncDisposable
         }
         foreach (var h in _hubs.Values) h.Dispose();
         foreach (var w in _workers) w.Dispose();
-        await Admin.DisposeAsync().AsTask().DefaultTimeout();
-        await Redis.DisposeAsync().AsTask().DefaultTimeout();
+        try
+        {
+            await Admin.DisposeAsync().AsTask().DefaultTimeout();
+        }
+        finally
+        {
+            await Redis.DisposeAsync().AsTask().DefaultTimeout();
+        }
     }
 
     private static int FreePort()
