@@ -35,8 +35,7 @@ public sealed class CallerResolver(IOptions<AuthOptions> options)
         return new Caller(id, groups);
     }
 
-    /// <summary>The user id claim of an authenticated principal, or null.</summary>
-    public string? UserIdOf(ClaimsPrincipal? user) =>
+    private string? UserIdOf(ClaimsPrincipal? user) =>
         user?.Identity?.IsAuthenticated == true && user.FindFirst(_options.UserIdClaim)?.Value is { Length: > 0 } id ? id : null;
 }
 

@@ -15,7 +15,7 @@ internal sealed class HttpRefusalException(int status, string code, string messa
 /// RFC 9457 Problem Details for every refusal of the HTTP endpoints:
 /// <c>{"type":"about:blank","title":…,"status":…,"detail":…,"instance":…,"code":…}</c> as
 /// <c>application/problem+json</c>. <c>code</c> is the product's error code (not_found,
-/// invalid_argument, limit_exceeded, conflict, payload_too_large, internal). Never a stack trace.
+/// invalid_argument, limit_exceeded, conflict, permission_denied, unauthenticated, internal). Never a stack trace.
 /// </summary>
 internal static partial class HttpProblems
 {
