@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using RealtimeAgents.Agents;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
@@ -64,6 +65,11 @@ public static partial class RealtimeAgentsServer
             // Group and user sends (a thread's watchers, say) reach connections on every hub node.
             services.AddSignalR().AddRedisBackplane(o => o.ChannelPrefix = (config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
         }
+        // Whichever manager the node uses, wrap it so task events can be written to local
+        // connections serialized once for all of their subscribers.
+        services.RemoveAll(typeof(HubLifetimeManager<>));
+        services.AddSingleton(typeof(HubLifetimeManager<>), redisMode ? typeof(LocalRedisHubLifetimeManager<>) : typeof(LocalDefaultHubLifetimeManager<>));
+        services.TryAddSingleton(redisMode ? typeof(RedisHubLifetimeManager<>) : typeof(DefaultHubLifetimeManager<>));
         services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
