@@ -76,15 +76,7 @@ public sealed partial class AuthServer : IAsyncDisposable
     {
         foreach (var c in _owned) await c.DisposeAsync().AsTask().DefaultTimeout();
         await _app.StopAsync().DefaultTimeout(20_000);
-        try
-        {
-            await _app.DisposeAsync().AsTask().DefaultTimeout();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Known issue outside auth (reported): in Redis mode the backplane's lifetime manager is
-            // disposed after the Redis client it shares and throws. The stop above is what matters here.
-        }
+        await _app.DisposeAsync().AsTask().DefaultTimeout();
     }
 
     public static SubmitTaskRequest Demo(int tokens = 3, int tokenIntervalMs = 5, IReadOnlyList<TaskShare>? share = null, string input = "Plan a trip to Porto",
