@@ -45,12 +45,15 @@ export class Subscription {
   subscribed(result: SubscribeResult, cursorSent: string | null): void {
     this.result = result;
     this.resumes++;
-    if (this.done) return;
-    if (!result.recovered) {
-      this.fail(new SubscriptionLostError(this.taskId, cursorSent ?? undefined, result.cursor));
-      return;
+    if (!this.done) {
+      if (!result.recovered) {
+        this.fail(new SubscriptionLostError(this.taskId, cursorSent ?? undefined, result.cursor));
+        return;
+      }
+      this.confirmedCursor ??= result.cursor;
     }
-    this.confirmedCursor ??= result.cursor;
+    // The events, even the terminal one, may arrive before the call's result: whoever waits for
+    // ready() still gets it.
     for (const w of this.readyWaiters.splice(0)) w.resolve(result);
   }
 
