@@ -99,20 +99,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
             if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
             while (true)
             {
-                if (!reader.TryPeek(out _))
-                {
-                    bool more;
-                    try
-                    {
-                        more = await reader.WaitToReadAsync(ct).AsTask().WaitAsync(_options.IdleCheckInterval, ct).ConfigureAwait(false);
-                    }
-                    catch (TimeoutException)
-                    {
-                        if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
-                        continue;
-                    }
-                    if (!more) return;
-                }
+                if (!await reader.WaitToReadAsync(ct).ConfigureAwait(false)) return;
                 if (Interlocked.Exchange(ref sub.Missed, 0) == 1)
                 {
                     while (reader.TryRead(out _)) { }
@@ -147,6 +134,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         }
         finally
         {
+            sub.StopIdleTimer();
             await sub.LiveRegistrationDisposeAsync().ConfigureAwait(false);
         }
     }
@@ -197,7 +185,11 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         Message = "Task {TaskId}: subscription failed and was ended.")]
     private static partial void LogPumpFailed(ILogger logger, Exception exception, string taskId);
 
-    internal void StartPump(RelaySubscription sub) => sub.Completion = PumpAsync(sub, sub.Stopping.Token);
+    internal void StartPump(RelaySubscription sub)
+    {
+        sub.StartIdleTimer(_options.IdleCheckInterval);
+        sub.Completion = PumpAsync(sub, sub.Stopping.Token);
+    }
 }
 
 /// <summary>One subscriber's view of one task: its start position and its running pump.</summary>
@@ -210,6 +202,8 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     internal SequenceTracker Tracker = null!;
     internal int Missed;
     internal long DeliveredCount;
+    private Timer? _idleTimer;
+    private long _deliveredAtLastTick;
     private int _ended;
 
     internal RelaySubscription(EventRelay relay, string taskId, IEventSink sink, int capacity)
@@ -256,6 +250,21 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
         if (!Buffer.Writer.TryWrite(agentEvent)) Volatile.Write(ref Missed, 1);
     }
 
+    // One timer for the subscription's life (not one per wait on the hot path): a tick that finds
+    // nothing delivered since the previous one makes the pump read the log, as after a lost feed.
+    internal void StartIdleTimer(TimeSpan interval)
+    {
+        if (interval > TimeSpan.Zero) _idleTimer = new Timer(static s => ((RelaySubscription)s!).OnIdleTick(), this, interval, interval);
+    }
+
+    internal void StopIdleTimer() => Interlocked.Exchange(ref _idleTimer, null)?.Dispose();
+
+    private void OnIdleTick()
+    {
+        long delivered = Interlocked.Read(ref DeliveredCount);
+        if (delivered == Interlocked.Exchange(ref _deliveredAtLastTick, delivered)) ((IEventListener)this).OnMissed();
+    }
+
     void IEventListener.OnMissed()
     {
         Volatile.Write(ref Missed, 1);
@@ -285,6 +294,7 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     /// <summary>Stops the pump and the live feed.</summary>
     public async ValueTask DisposeAsync()
     {
+        StopIdleTimer();
         if (!Stopping.IsCancellationRequested) await Stopping.CancelAsync().ConfigureAwait(false);
         try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
         await LiveRegistrationDisposeAsync().ConfigureAwait(false);

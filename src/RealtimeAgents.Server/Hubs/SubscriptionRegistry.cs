@@ -75,9 +75,17 @@ internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubConnect
     {
         // The connection is on this node (it subscribed here): write the event's shared
         // serialized message to it directly rather than serializing once per subscriber.
-        var send = local is not null
-            ? local.WriteAsync(EventMessages.For(agentEvent), cancellationToken).AsTask()
-            : hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken);
+        Task send;
+        if (local is not null)
+        {
+            var write = local.WriteAsync(EventMessages.For(agentEvent), cancellationToken);
+            if (write.IsCompletedSuccessfully) return; // the usual case: room in the buffer, no allocation
+            send = write.AsTask();
+        }
+        else
+        {
+            send = hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken);
+        }
         if (send.IsCompleted)
         {
             await send.ConfigureAwait(false);
