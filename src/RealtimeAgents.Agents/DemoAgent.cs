@@ -61,50 +61,40 @@ public sealed partial class DemoAgent : IAgent
 
         await PauseAsync(options.FirstTokenDelayMs, cancellationToken).ConfigureAwait(false);
         var text = await context.StartTextAsync().ConfigureAwait(false);
-        using var tokens = PlanTokens(destination).GetEnumerator();
-        for (int n = 0; n < options.Tokens; n++)
+        var tokens = PlanTokens(destination).GetEnumerator();
+        try
         {
-            if (n > 0) await PauseAsync(options.TokenIntervalMs, cancellationToken).ConfigureAwait(false);
-            if (context.Messages.TryRead(out var message))
+            for (int n = 0; n < options.Tokens; n++)
             {
-                // Change course: close the answer so far, acknowledge, and plan for the new request.
-                await text.EndAsync().ConfigureAwait(false);
-                await context.StatusAsync(StatusPhases.Thinking, "Reading your message").ConfigureAwait(false);
-                destination = Destination(message.Text) ?? destination;
-                var ack = await context.StartTextAsync().ConfigureAwait(false);
-                string ackText = $"Got it: \"{Clip(message.Text)}\". Changing course to {destination}.";
-                await ack.WriteAsync(ackText).ConfigureAwait(false);
-                await ack.EndAsync().ConfigureAwait(false);
-                answer.Append("\n\n").Append(ackText).Append("\n\n");
-                text = await context.StartTextAsync().ConfigureAwait(false);
-                tokens.Dispose();
-                return await FinishAsync(context, options, text, PlanTokens(destination), n, answer, cancellationToken).ConfigureAwait(false);
+                if (n > 0) await PauseAsync(options.TokenIntervalMs, cancellationToken).ConfigureAwait(false);
+                if (context.Messages.TryRead(out var message))
+                {
+                    // Change course: close the answer so far, acknowledge, and plan for the new request.
+                    await text.EndAsync().ConfigureAwait(false);
+                    await context.StatusAsync(StatusPhases.Thinking, "Reading your message").ConfigureAwait(false);
+                    destination = Destination(message.Text) ?? destination;
+                    var ack = await context.StartTextAsync().ConfigureAwait(false);
+                    string ackText = $"Got it: \"{Clip(message.Text)}\". Changing course to {destination}.";
+                    await ack.WriteAsync(ackText).ConfigureAwait(false);
+                    await ack.EndAsync().ConfigureAwait(false);
+                    answer.Append("\n\n").Append(ackText).Append("\n\n");
+                    text = await context.StartTextAsync().ConfigureAwait(false);
+                    tokens.Dispose();
+                    tokens = PlanTokens(destination).GetEnumerator();
+                }
+                if (options.FailAfter == n) throw new InvalidOperationException($"The demo agent failed on purpose after {n} tokens.");
+                tokens.MoveNext();
+                await text.WriteAsync(tokens.Current).ConfigureAwait(false);
+                answer.Append(tokens.Current);
             }
-            if (options.FailAfter == n) throw new InvalidOperationException($"The demo agent failed on purpose after {n} tokens.");
-            tokens.MoveNext();
-            await text.WriteAsync(tokens.Current).ConfigureAwait(false);
-            answer.Append(tokens.Current);
+        }
+        finally
+        {
+            tokens.Dispose();
         }
         if (options.FailAfter == options.Tokens) throw new InvalidOperationException($"The demo agent failed on purpose after {options.Tokens} tokens.");
         await text.EndAsync().ConfigureAwait(false);
         return new AgentResult(answer.ToString().Trim(), new UsageData(Words(context.Input).Count(), options.Tokens));
-    }
-
-    private static async Task<AgentResult> FinishAsync(AgentContext context, DemoAgentOptions options, AgentContext.TextBlock text,
-        IEnumerable<string> plan, int written, StringBuilder answer, CancellationToken ct)
-    {
-        int n = written;
-        foreach (string token in plan)
-        {
-            if (n >= options.Tokens) break;
-            await PauseAsync(options.TokenIntervalMs, ct).ConfigureAwait(false);
-            if (options.FailAfter == n) throw new InvalidOperationException($"The demo agent failed on purpose after {n} tokens.");
-            await text.WriteAsync(token).ConfigureAwait(false);
-            answer.Append(token);
-            n++;
-        }
-        await text.EndAsync().ConfigureAwait(false);
-        return new AgentResult(answer.ToString().Trim(), new UsageData(Words(context.Input).Count(), n));
     }
 
     private static async ValueTask PauseAsync(int ms, CancellationToken ct)
