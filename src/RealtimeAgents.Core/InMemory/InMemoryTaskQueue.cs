@@ -118,9 +118,6 @@ public sealed class InMemoryTaskQueue : ITaskQueue
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Entries waiting plus leases held.</summary>
-    public int Count { get { lock (_gate) return _ready.Count + _leases.Count; } }
-
     private sealed record Entry(string Id, string TaskId, int Deliveries);
 
     private sealed class Lease(string id, string taskId)

@@ -114,9 +114,6 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    /// <summary>Tasks with live listeners on this process.</summary>
-    public int LiveFeeds => _feeds.Count;
-
     private static AgentEvent ToEvent(string taskId, RedisStreamEntry entry)
     {
         var data = entry["data"];

@@ -231,10 +231,6 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     public Task Completion { get; internal set; } = Task.CompletedTask;
     /// <summary>True once the terminal event was delivered.</summary>
     public bool CompletedWithTerminal { get; internal set; }
-    /// <summary>Events delivered so far.</summary>
-    public long Delivered => Interlocked.Read(ref DeliveredCount);
-    /// <summary>Id of the last delivered event (or the start cursor).</summary>
-    public string LastDeliveredId => Tracker.LastId.ToString();
 
     internal void Start(SequenceTracker tracker, bool recovered, StreamId epoch)
     {

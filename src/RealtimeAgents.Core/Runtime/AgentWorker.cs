@@ -46,10 +46,6 @@ public sealed partial class AgentWorker(
     private readonly WorkerOptions _options = workerOptions.Value;
     private readonly TimeSpan _heartbeat = queueOptions.Value.VisibilityTimeout / 3;
     private readonly CancellationTokenSource _handBack = new();
-    private int _running;
-
-    /// <summary>Tasks running now.</summary>
-    public int Running => Volatile.Read(ref _running);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -75,7 +71,7 @@ public sealed partial class AgentWorker(
                     continue;
                 }
                 if (lease is null) { slots.Release(); continue; }
-                var run = RunLeaseAsync(lease, stoppingToken);
+                var run = RunLeaseAsync(lease);
                 lock (running) running.Add(run);
                 _ = run.ContinueWith(t =>
                 {
@@ -97,9 +93,8 @@ public sealed partial class AgentWorker(
     }
 
     /// <summary>Runs one leased task to its terminal event (or hands it back on shutdown).</summary>
-    internal async Task RunLeaseAsync(TaskLease lease, CancellationToken stoppingToken)
+    internal async Task RunLeaseAsync(TaskLease lease)
     {
-        Interlocked.Increment(ref _running);
         try
         {
             await RunCoreAsync(lease).ConfigureAwait(false);
@@ -114,10 +109,6 @@ public sealed partial class AgentWorker(
         {
             // Storage failed under us: the lease is not completed, so the task is retried elsewhere.
             LogRunFailed(logger, ex, lease.TaskId);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _running);
         }
     }
 

@@ -20,9 +20,6 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, HubLi
         new(StringComparer.Ordinal);
 
 
-    /// <summary>Subscriptions alive on this node.</summary>
-    public int Count => _byConnection.Values.Sum(d => d.Count);
-
     /// <summary>Subscriptions the connection holds on this node.</summary>
     public int CountOf(string connectionId) => _byConnection.TryGetValue(connectionId, out var subs) ? subs.Count : 0;
 
