@@ -36,6 +36,9 @@ done
 passed=0; failed=0; broken=0
 
 # --- .NET ----------------------------------------------------------------------------------
+# A test's result line ("  Failed Ns.Class.Method [3 s]") and each project's summary, not the
+# servers' log lines that also start with "Failed".
+dotnet_result_line='^[[:space:]]*((Failed|Skipped) [A-Za-z_][A-Za-z0-9_.]*([(].*[)])? [[]|(Passed|Failed)! )'
 log "dotnet build"
 if ! dotnet build RealtimeAgents.sln -c Debug -nologo -v quiet; then
   echo "dotnet build failed"; broken=1
@@ -43,12 +46,18 @@ else
   log "dotnet test"
   dotnet test RealtimeAgents.sln -c Debug --no-build -nologo -v quiet \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/dotnet" \
-    2>&1 | tee "$results/dotnet.log" | grep -E '^\s*(Failed|Passed!|Failed!|Skipped) ' || true
+    2>&1 | tee "$results/dotnet.log" | grep -E "$dotnet_result_line" || true
   trx_count=$(find "$results/dotnet" -name '*.trx' 2>/dev/null | wc -l)
   test_projects=$(grep -c '\.Tests\.csproj' RealtimeAgents.sln)
   if [ "$trx_count" -lt "$test_projects" ]; then
     echo "only $trx_count of $test_projects .NET test projects reported results (a test host crashed?)"; broken=1
   fi
+  # Each failed test's message and stack, so a CI log says why without the TRX files.
+  awk -v pat="$dotnet_result_line" '
+    $0 ~ pat && $0 ~ /^[[:space:]]*Failed [^!]/ { show = 1; n = 0; print "\n" $0; next }
+    $0 ~ pat || /^[[:space:]]*Passed [A-Za-z_]/ { show = 0 }
+    show && n < 40 && $0 !~ /Failed to invoke hub method/ { print; n++ }
+  ' "$results/dotnet.log"
   for trx in "$results"/dotnet/*.trx; do
     [ -f "$trx" ] || continue
     counters=$(grep -o '<Counters [^>]*>' "$trx")

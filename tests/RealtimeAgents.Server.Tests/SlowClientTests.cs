@@ -13,12 +13,25 @@ public sealed class SlowClientFixture : ServerFixture
         ["--RealtimeAgents:Hub:SlowClientTimeout", "00:00:03", "--RealtimeAgents:Hub:MaxBufferedBytes", "65536"];
 }
 
+/// <summary>
+/// The slow-client tests measure this process's heap, so they run alone: a parallel test class
+/// (the cut-off test below keeps 100,000 events in its log) would count against the bound.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SlowClientCollection
+{
+    public const string Name = "slow clients (run alone)";
+}
+
+[Collection(SlowClientCollection.Name)]
 public sealed class SlowClientTests(SlowClientFixture server, ITestOutputHelper output) : IClassFixture<SlowClientFixture>
 {
-    // Stated bounds (generous: this machine is shared and noisy; they catch unbounded growth and
-    // head-of-line blocking, not speed).
+    // Stated bounds. Memory catches unbounded buffering of the stalled client's events. The
+    // other client's delivery is bounded by the slow-client timeout: had its events queued behind
+    // the stalled connection they would wait until the server cut that connection off (3 s). Its
+    // p50/p99 are printed, not asserted: speed belongs to the benchmarks.
     private const long MemoryBoundBytes = 64L * 1024 * 1024;
-    private const double OtherClientsP99BoundMs = 250;
+    private const double OtherClientsMaxBoundMs = 3_000;
 
     [Fact]
     public async Task ClientThatStopsReading_WhileItsTaskStreams10000Events_StaysBounded_AndLaterGetsEverything()
@@ -48,9 +61,10 @@ public sealed class SlowClientTests(SlowClientFixture server, ITestOutputHelper 
         long during = GC.GetTotalMemory(forceFullCollection: true) - baseline;
         latencies.Sort();
         double p99 = latencies[(int)(latencies.Count * 0.99)];
-        output.WriteLine($"memory growth while stalled: {during / 1024.0 / 1024.0:F1} MiB (bound {MemoryBoundBytes / 1024 / 1024} MiB); other client's delivery p50 {latencies[latencies.Count / 2]:F1} ms, p99 {p99:F1} ms (bound {OtherClientsP99BoundMs} ms)");
+        double max = latencies[^1];
+        output.WriteLine($"memory growth while stalled: {during / 1024.0 / 1024.0:F1} MiB (bound {MemoryBoundBytes / 1024 / 1024} MiB); other client's delivery p50 {latencies[latencies.Count / 2]:F1} ms, p99 {p99:F1} ms, max {max:F1} ms (bound {OtherClientsMaxBoundMs} ms)");
         Assert.True(during < MemoryBoundBytes, $"node memory grew {during} bytes while a client stalled");
-        Assert.True(p99 < OtherClientsP99BoundMs, $"another client's delivery p99 was {p99:F1} ms");
+        Assert.True(max < OtherClientsMaxBoundMs, $"another client's event waited {max:F1} ms: it queued behind the stalled connection");
 
         slow.ConnectionFactory.ResumeReceiving();
         var all = await slowSub.CollectAsync(timeoutMs: 60_000);
@@ -68,6 +82,7 @@ public sealed class SlowClientCutoffFixture : ServerFixture
     ];
 }
 
+[Collection(SlowClientCollection.Name)]
 public sealed class SlowClientCutoffTests(SlowClientCutoffFixture server) : IClassFixture<SlowClientCutoffFixture>
 {
     [Fact]
