@@ -64,6 +64,9 @@ else
     p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
     f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
     e=$(sed -E 's/.* error="([0-9]+)".*/\1/' <<<"$counters")
+    if grep -q ' total="0"' <<<"$counters"; then
+      echo "no tests ran in $(grep -o "source(s) '[^']*'" "$trx" | head -1) ($trx)"; broken=1
+    fi
     passed=$((passed + p)); failed=$((failed + f + e))
   done
 fi
