@@ -84,6 +84,9 @@ public static partial class RealtimeAgentsServer
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        // An error status nobody wrote a body for (an unknown path, a wrong method) still answers
+        // in Problem Details, like every refusal of the endpoints themselves.
+        app.UseStatusCodePages(Http.HttpProblems.WriteEmptyStatusAsync);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRealtimeAgentsAuth();

@@ -185,4 +185,24 @@ public sealed class BadRequestTests(HttpServerFixture server) : IClassFixture<Ht
             Assert.True(paths.TryGetProperty(p, out _), $"{p} is missing from the OpenAPI description");
         }
     }
+
+    [Fact]
+    public async Task AnUnknownPath_Is404_InProblemDetails_NamingTheRequest()
+    {
+        using var response = await server.Http.GetAsync("/no/such/thing").DefaultTimeout();
+        var problem = await AssertProblemAsync(response, HttpStatusCode.NotFound, "not_found");
+        Assert.Equal("Nothing answers GET /no/such/thing.", problem.GetProperty("detail").GetString());
+        Assert.Equal("/no/such/thing", problem.GetProperty("instance").GetString());
+    }
+
+    [Fact]
+    public async Task AMethodTheRouteDoesNotTake_Is405_InProblemDetails_WithTheAllowedMethods_AndCreatesNothing()
+    {
+        int before = Streams;
+        using var response = await server.Http.PutAsync("/tasks", new StringContent("{\"agent\":\"demo\",\"input\":\"hi\"}", Encoding.UTF8, "application/json")).DefaultTimeout();
+        var problem = await AssertProblemAsync(response, HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        Assert.Contains("POST", response.Content.Headers.Allow);
+        Assert.Equal("PUT is not allowed on /tasks; allowed: POST.", problem.GetProperty("detail").GetString());
+        Assert.Equal(before, Streams);
+    }
 }

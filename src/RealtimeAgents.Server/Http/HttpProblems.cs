@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
 using RealtimeAgents.Core;
 
@@ -65,6 +66,30 @@ internal static partial class HttpProblems
                 ex, http.Request.Method, http.Request.Path);
             return Result(StatusCodes.Status500InternalServerError, "internal", "An unexpected error occurred.");
         }
+    }
+
+    /// <summary>
+    /// Answers an error status that nothing wrote a body for (no route matched, a method the route
+    /// does not take, a request Kestrel refused) in the same Problem Details shape. Used with
+    /// <c>UseStatusCodePages</c>, which calls it only while the response is still empty.
+    /// </summary>
+    public static Task WriteEmptyStatusAsync(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        int status = http.Response.StatusCode;
+        string method = http.Request.Method, path = http.Request.Path.Value ?? "/";
+        (string code, string detail) = status switch
+        {
+            StatusCodes.Status404NotFound => (ErrorCodes.NotFound, $"Nothing answers {method} {path}."),
+            StatusCodes.Status405MethodNotAllowed => ("method_not_allowed",
+                $"{method} is not allowed on {path}" + (http.Response.Headers.Allow is { Count: > 0 } allow ? $"; allowed: {allow}." : ".")),
+            StatusCodes.Status401Unauthorized => (ErrorCodes.Unauthenticated, "Credentials are missing or not valid."),
+            StatusCodes.Status403Forbidden => (ErrorCodes.PermissionDenied, $"{method} {path} is not allowed for this caller."),
+            StatusCodes.Status413PayloadTooLarge or StatusCodes.Status429TooManyRequests => (ErrorCodes.LimitExceeded, ReasonPhrases.GetReasonPhrase(status) + "."),
+            >= 500 => ("internal", "An unexpected error occurred."),
+            _ => ("invalid_argument", $"The request was refused: {ReasonPhrases.GetReasonPhrase(status)}."),
+        };
+        return Result(status, code, detail).ExecuteAsync(http);
     }
 
     [LoggerMessage(EventId = 1, EventName = "HttpUnexpectedError", Level = LogLevel.Error,
