@@ -11,6 +11,30 @@ mkdir -p "$results"
 
 log() { printf '\n== %s\n' "$*"; }
 
+# Runs a command in a process group of its own and stops the whole group (test servers,
+# browsers) if it is still running after $1 seconds, so a hung suite fails in minutes, not at
+# the CI limit. Returns the command's status (143 or 137 when it was stopped).
+bounded() {
+  local secs=$1; shift
+  setsid "$@" &
+  local pid=$!
+  (
+    sleep "$secs" & nap=$!
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    wait "$nap"
+    echo "stopping '$*' after ${secs} s: it did not finish" >&2
+    kill -TERM -- -"$pid" 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10; do sleep 1; kill -0 -- -"$pid" 2>/dev/null || exit 0; done
+    kill -KILL -- -"$pid" 2>/dev/null
+  ) &
+  local watchdog=$!
+  # Ctrl-C reaches only this shell's group: pass it on to the command's group.
+  trap 'kill -TERM -- -"$pid" 2>/dev/null; kill -TERM "$watchdog" 2>/dev/null; exit 130' INT TERM
+  wait "$pid"; local status=$?
+  kill -TERM "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+  return "$status"
+}
+
 # --- what the tests need -------------------------------------------------------------------
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
@@ -44,7 +68,8 @@ if ! dotnet build RealtimeAgents.sln -c Debug -nologo -v quiet; then
   echo "dotnet build failed"; broken=1
 else
   log "dotnet test"
-  dotnet test RealtimeAgents.sln -c Debug --no-build -nologo -v quiet \
+  bounded 1800 dotnet test RealtimeAgents.sln -c Debug --no-build -nologo -v quiet \
+    --blame-hang-timeout 10m --blame-hang-dump-type none \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/dotnet" \
     2>&1 | tee "$results/dotnet.log" | grep -E "$dotnet_result_line" || true
   trx_count=$(find "$results/dotnet" -name '*.trx' 2>/dev/null | wc -l)
@@ -77,9 +102,13 @@ fi
 for dir in "${js_suites[@]}"; do
   log "npm test in $dir"
   out="$results/$(basename "$dir").tap"
-  (cd "$dir" && npm test --silent) >"$out" 2>&1
+  (cd "$dir" && bounded 900 npm test --silent) >"$out" 2>&1
   status=$?
-  grep -E '^not ok|^# (pass|fail|skipped)' "$out" || true
+  # Each failure with the reason node's test runner gives, then the counts.
+  awk '/^[[:space:]]*not ok / { show = 1; n = 0; print; next }
+       /^[[:space:]]*ok / { show = 0 }
+       show && n < 30 { print; n++ }' "$out"
+  grep -E '^# (pass|fail|skipped)' "$out" || true
   p=$(grep -E '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
   f=$(grep -E '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
   if [ -z "$p" ]; then echo "$dir: no test summary (see $out)"; tail -20 "$out"; broken=1; continue; fi

@@ -20,7 +20,7 @@ describe("after a network drop", () => {
 
   after(async () => {
     await client?.close().catch(() => { });
-    await proxy?.close();
+    await proxy?.close().catch(() => { });
     await server?.stop();
   });
 
@@ -92,7 +92,7 @@ describe("when the server no longer holds what was missed", () => {
 
   after(async () => {
     await client?.close().catch(() => { });
-    await proxy?.close();
+    await proxy?.close().catch(() => { });
     await server?.stop();
   });
 

@@ -16,18 +16,27 @@ export async function startBrowser({ timeoutMs = 30_000 } = {}) {
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
     `--user-data-dir=${profile}`, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank",
-  ], { stdio: ["ignore", "ignore", "pipe"] });
-  process.once("exit", () => { try { process.kill(child.pid, "SIGKILL"); } catch { } });
+  ], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  // Chromium's own children (renderers, utilities) share its process group, which is ours to
+  // stop: signalling -pid reaches all of them, so none is left writing into the profile.
+  const signalGroup = (signal) => { try { process.kill(-child.pid, signal); } catch { } };
+  process.once("exit", () => signalGroup("SIGKILL"));
   const stop = async () => {
     await browser?.close().catch(() => { });
     if (child.exitCode === null && child.signalCode === null) {
       await new Promise((resolve) => {
-        const kill = setTimeout(() => { try { process.kill(child.pid, "SIGKILL"); } catch { } }, 3000);
+        const kill = setTimeout(() => signalGroup("SIGKILL"), 3000);
         child.once("exit", () => { clearTimeout(kill); resolve(); });
-        try { process.kill(child.pid, "SIGTERM"); } catch { resolve(); }
+        signalGroup("SIGTERM");
       });
     }
-    rmSync(profile, { recursive: true, force: true });
+    signalGroup("SIGKILL"); // children that outlived the main process
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (error) {
+      // A leftover temporary profile is not a test failure; say where it is.
+      console.error(`# could not remove Chromium profile ${profile}: ${error.message}`);
+    }
   };
   let browser;
   try {
