@@ -71,7 +71,11 @@ else
   bounded 1800 dotnet test RealtimeAgents.sln -c Debug --no-build -nologo -v quiet \
     --blame-hang-timeout 10m --blame-hang-dump-type none \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/dotnet" \
-    2>&1 | tee "$results/dotnet.log" | grep -E "$dotnet_result_line" || true
+    2>&1 | tee "$results/dotnet.log" | grep -E "$dotnet_result_line"
+  dotnet_status=${PIPESTATUS[0]}
+  if [ "$dotnet_status" -eq 143 ] || [ "$dotnet_status" -eq 137 ]; then
+    echo "dotnet test did not finish within 30 minutes and was stopped"; broken=1
+  fi
   trx_count=$(find "$results/dotnet" -name '*.trx' 2>/dev/null | wc -l)
   test_projects=$(grep -c '\.Tests\.csproj' RealtimeAgents.sln)
   if [ "$trx_count" -lt "$test_projects" ]; then
