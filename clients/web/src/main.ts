@@ -1,4 +1,5 @@
 import {
+  ConnectionClosedError,
   createClient,
   RealtimeAgentsError,
   SubscriptionLostError,
@@ -9,6 +10,7 @@ import {
   type ThreadWatch,
 } from "@realtime-agents/client";
 import { $, h } from "./dom.js";
+import { refusal, storedToken, storeToken } from "./auth.js";
 import { TurnView, type TurnPhase } from "./turn.js";
 import "./styles.css";
 
@@ -19,7 +21,9 @@ import "./styles.css";
  * subscription after a network drop.
  */
 
-const client = createClient({ url: new URL("hubs/agents", new URL("/", location.href)).toString() });
+const hubUrl = new URL("hubs/agents", new URL("/", location.href)).toString();
+// The token the user signed in with (none in development mode): asked for on each (re)connect.
+const client = createClient({ url: hubUrl, accessTokenFactory: storedToken });
 
 // The agent and its options may come from the URL (?agent=demo&tokens=30&firstTokenDelayMs=0),
 // which tests and demos use; people never need to.
@@ -43,6 +47,22 @@ const stopButton = $<HTMLButtonElement>("#stop");
 const errorBox = $("#error");
 const announcer = $("#announcer");
 const connection = $("#connection");
+const dock = $(".dock");
+
+// Shown when the server refuses the connection for want of a valid token (see signIn below).
+const signinReason = h("p", { id: "signin-reason", class: "signin-reason" });
+const tokenInput = h("input", {
+  id: "signin-token", type: "password", autocomplete: "off", autocapitalize: "off", spellcheck: "false",
+  required: true, "aria-describedby": "signin-reason",
+});
+const signinForm = h("form", { class: "signin-form" },
+  h("label", { for: "signin-token" }, "Access token"),
+  h("div", { class: "signin-row" }, tokenInput, h("button", { class: "send", type: "submit" }, "Sign in")));
+const signinPanel = h("section", { id: "signin", class: "intro signin", "aria-labelledby": "signin-title", hidden: true },
+  h("h1", { id: "signin-title" }, "Sign in"), signinReason, signinForm);
+log.prepend(signinPanel);
+const signOutButton = h("button", { id: "sign-out", class: "ghost", type: "button", hidden: true }, "Sign out");
+$("#new-chat").before(signOutButton);
 
 const announced: Partial<Record<TurnPhase, string>> = {
   thinking: "Thinking", acting: "Calling a tool", writing: "Writing the answer", done: "Answer complete",
@@ -123,6 +143,7 @@ class Chat {
       }
     })().catch((error) => {
       if (signal.aborted) return;
+      if (error instanceof RealtimeAgentsError && error.code === "unauthenticated") showError(error);
       turn.fail(error instanceof SubscriptionLostError
         ? "part of this task is no longer kept by the server"
         : error instanceof Error ? error.message : String(error));
@@ -273,6 +294,19 @@ function autosize(): void {
 
 // --- errors and connection -------------------------------------------------------------------
 function showError(error: unknown): void {
+  if (error instanceof RealtimeAgentsError && error.code === "unauthenticated") {
+    signIn(error.message.replace(/^[a-z_]+: /, ""));
+    return;
+  }
+  // A failed connect does not say why; when the server refused our token, ask for another.
+  if (error instanceof ConnectionClosedError) {
+    void checkAuth().then((refused) => { if (!refused) displayError(error); });
+    return;
+  }
+  displayError(error);
+}
+
+function displayError(error: unknown): void {
   const message = error instanceof RealtimeAgentsError
     ? error.code === "conflict" ? "The agent is still working, so the message was not sent (policy: reject)."
       : error.message.replace(/^[a-z_]+: /, "")
@@ -293,19 +327,88 @@ function showConnection(state: "connecting" | "connected" | "reconnecting" | "re
   if (state === "resumed") resumedTimer = setTimeout(() => showConnection("connected", "Connected"), 3000);
 }
 
+let authProbe: ReturnType<typeof setTimeout> | undefined;
 client.onConnectionChange((ev) => {
-  if (ev.type === "connected") showConnection("connected", "Connected");
-  else if (ev.type === "reconnecting") showConnection("reconnecting", "Reconnecting…");
-  else if (ev.type === "resumed") showConnection("resumed", "Resumed");
+  clearTimeout(authProbe);
+  if (ev.type === "connected") { showConnection("connected", "Connected"); showSignedIn(!!storedToken()); }
+  else if (ev.type === "reconnecting") { showConnection("reconnecting", "Reconnecting…"); probeWhileReconnecting(); }
+  else if (ev.type === "resumed") { showConnection("resumed", "Resumed"); showSignedIn(!!storedToken()); }
   else { showConnection("offline", "Offline"); setTimeout(connect, 2000); }
 });
 
 function connect(): void {
-  client.connect().catch(() => {
+  client.connect().catch(async () => {
+    if (await checkAuth()) return; // the sign-in panel waits for a token
     showConnection("offline", "Offline, retrying…");
     setTimeout(connect, 2000);
   });
 }
+
+// SignalR keeps retrying a reconnect the server refuses; a token that expired meanwhile needs the user.
+function probeWhileReconnecting(): void {
+  authProbe = setTimeout(async () => {
+    if (client.state !== "connected" && signinPanel.hidden && !(await checkAuth())) probeWhileReconnecting();
+  }, 3000);
+}
+
+// --- signing in (only when the server has authentication on) ---------------------------------
+let authCheck: Promise<boolean> | undefined;
+
+/** Asks the server whether it refuses our token; if so, shows why and the sign-in panel. */
+function checkAuth(): Promise<boolean> {
+  const token = storedToken();
+  return authCheck ??= refusal(hubUrl, token).then((reason) => {
+    authCheck = undefined;
+    if (reason === undefined) return false;
+    signIn(reason, !!token);
+    return true;
+  });
+}
+
+/** Shows the sign-in panel with the server's reason; `refused` when a token was tried and refused. */
+function signIn(reason: string, refused = true): void {
+  storeToken(); // refused: no use keeping it
+  signinReason.textContent = reason;
+  signinReason.classList.toggle("refused", refused);
+  signinPanel.hidden = false;
+  showSignedIn(false);
+  dock.inert = true;
+  hideError();
+  showConnection("offline", "Not signed in");
+  tokenInput.value = "";
+  tokenInput.focus();
+}
+
+signinForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const token = tokenInput.value.trim();
+  tokenInput.value = "";
+  if (!token) { tokenInput.focus(); return; }
+  signinForm.inert = true;
+  const reason = await refusal(hubUrl, token);
+  signinForm.inert = false;
+  if (reason !== undefined) { signIn(reason); return; }
+  storeToken(token);
+  // An open connection keeps the token it was opened with: start afresh with the new one.
+  if (client.state === "connected") { location.reload(); return; }
+  signinPanel.hidden = true;
+  dock.inert = false;
+  input.focus();
+  showConnection("connecting", "Connecting…");
+  // While reconnecting, SignalR's next attempt asks for the new token by itself.
+  if (client.state === "disconnected") { connect(); route(); }
+});
+
+/** Sign out shows while a token is in use; on phones the brand then keeps only its logo to make room. */
+function showSignedIn(signedIn: boolean): void {
+  signOutButton.hidden = !signedIn;
+  document.body.classList.toggle("signed-in", signedIn);
+}
+
+signOutButton.addEventListener("click", () => {
+  storeToken();
+  location.reload();
+});
 
 // --- scrolling: follow the answer only while the reader is at the bottom ---------------------
 function isPinnedToBottom(): boolean {

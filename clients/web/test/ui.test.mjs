@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,14 +29,14 @@ after(async () => {
 });
 
 /** A fresh browser context on the chat, with demo agent options in the query string. */
-async function openChat(query = "", { width = 1100, height = 800, origin = server.url } = {}) {
+async function openChat(query = "", { width = 1100, height = 800, origin = server.url, waitFor = '#connection[data-state="connected"]' } = {}) {
   const context = await chrome.browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${origin}/?${query}`);
-  await page.waitForSelector('#connection[data-state="connected"]');
+  await page.waitForSelector(waitFor);
   return { page, errors, close: () => context.close() };
 }
 
@@ -282,6 +283,245 @@ describe("the chat", { timeout: 60_000 }, () => {
       assert.equal(await page.getAttribute("#tasks-toggle", "aria-expanded"), "true");
       assert.equal(await page.isVisible(".task-list a"), true);
       await page.screenshot({ path: path.join(shots, "10-phone-tasks.png") });
+    } finally { await close(); }
+  });
+});
+
+// --- a server with authentication on -----------------------------------------------------------
+
+const signingKey = "web UI tests only: 0123456789abcdef0123456789abcdef";
+
+/** An HS256 JWT for `sub`, minted here like an identity provider would, valid for `ttlSeconds`. */
+function mintToken({ sub = "web-user", ttlSeconds = 600, key = signingKey } = {}) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub, iat: now - 7200, exp: now + ttlSeconds })}`;
+  return `${body}.${createHmac("sha256", key).update(body).digest("base64url")}`;
+}
+
+describe("signing in to a server with authentication on", { timeout: 120_000 }, () => {
+  let authServer, authSdk;
+  const token = mintToken();
+
+  before(async () => {
+    authServer = await startServer({
+      cwd: serverDir,
+      // No clock skew, so a token can expire within a test.
+      env: { RealtimeAgents__Auth__SigningKey: signingKey, RealtimeAgents__Auth__ClockSkew: "00:00:00" },
+    });
+    authSdk = createClient({ url: authServer.hubUrl, accessTokenFactory: () => token, logger: LogLevel.None });
+  });
+
+  after(async () => {
+    await authSdk?.close().catch(() => { });
+    await authServer?.stop();
+  });
+
+  /**
+   * The chat on the auth server, waiting for the sign-in panel. Records every URL the page had,
+   * its console, and how many WebSocket frames it received (a hub connection gets at least the
+   * handshake's).
+   */
+  async function openSignIn(query = quickQuery, options = {}) {
+    const chat = await openChat(query, { origin: authServer.url, waitFor: "#signin-token", ...options });
+    chat.urls = [chat.page.url()];
+    chat.console = [];
+    chat.framesReceived = 0;
+    chat.page.on("framenavigated", (frame) => { if (frame === chat.page.mainFrame()) chat.urls.push(frame.url()); });
+    chat.page.on("console", (message) => chat.console.push(message.text()));
+    chat.page.on("websocket", (ws) => ws.on("framereceived", () => chat.framesReceived++));
+    return chat;
+  }
+
+  async function signInWith(page, value) {
+    await page.fill("#signin-token", value);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  /** Waits until the panel shows again with a reason matching `pattern`. */
+  async function refusedWith(page, pattern) {
+    await page.waitForFunction((source) => !document.querySelector("#signin").hidden
+      && new RegExp(source).test(document.querySelector("#signin-reason").textContent), pattern.source);
+  }
+
+  const storedToken = (page) => page.evaluate(() => sessionStorage.getItem("realtime-agents.access-token"));
+  const quickQuery = "tokens=10&tokenIntervalMs=10&firstTokenDelayMs=0&toolDelayMs=0";
+
+  test("without a token the chat asks for one, and nothing reaches the hub", async () => {
+    const { page, errors, close, ...seen } = await openSignIn();
+    try {
+      const field = page.getByLabel("Access token");
+      assert.equal(await field.getAttribute("type"), "password");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-token");
+      assert.equal(await page.getByRole("button", { name: "Sign in" }).isVisible(), true);
+      assert.equal(await page.getByRole("region", { name: "Sign in" }).isVisible(), true);
+      assert.equal(await page.textContent("#signin-reason"), "This server needs an access token.");
+      assert.equal(await page.isHidden("#intro"), true);
+      assert.equal(await page.isHidden("#sign-out"), true);
+      assert.equal(await page.getAttribute("#connection", "data-state"), "offline");
+      assert.equal(await page.textContent("#connection .connection-text"), "Not signed in");
+      assert.equal(await page.$eval(".dock", (d) => d.inert), true, "the composer cannot be used");
+      await page.screenshot({ path: path.join(shots, "12-sign-in.png") });
+
+      // Even a message forced through the composer goes nowhere: it only brings the panel back.
+      await page.evaluate(() => {
+        document.querySelector("#composer-input").value = "Plan a trip to Porto";
+        document.querySelector("#composer").requestSubmit();
+      });
+      await page.waitForFunction(() => document.activeElement?.id === "signin-token");
+      assert.equal(await page.locator(".turn").count(), 0);
+      assert.equal(await page.isHidden("#error"), true);
+      assert.equal(seen.framesReceived, 0, "no hub connection was made");
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("a token the server refuses shows its reason, and is not kept", async () => {
+    const { page, errors, close, ...seen } = await openSignIn();
+    const tried = [mintToken({ key: "some other key, 0123456789abcdef0123456789" }), mintToken({ ttlSeconds: -3600 }), "not a token"];
+    try {
+      await signInWith(page, tried[0]);
+      await refusedWith(page, /^The access token's signature is not valid\.$/);
+      assert.equal(await page.$eval("#signin-reason", (p) => p.classList.contains("refused")), true);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-token");
+      assert.equal(await page.inputValue("#signin-token"), "");
+      assert.equal(await storedToken(page), null);
+      await page.screenshot({ path: path.join(shots, "13-sign-in-refused.png") });
+
+      await signInWith(page, tried[1]);
+      await refusedWith(page, /^The access token has expired; get a new one\.$/);
+      await signInWith(page, tried[2]);
+      await refusedWith(page, /^The access token is malformed\.$/);
+      assert.equal(await storedToken(page), null);
+      assert.equal(await page.locator(".turn").count(), 0);
+      assert.equal(seen.framesReceived, 0, "no hub connection was made");
+      // Checked over HTTP first, a refused token never went into a WebSocket URL (Chromium logs those).
+      for (const t of tried) assert.ok(!seen.console.some((text) => text.includes(t) || text.includes(encodeURIComponent(t))), "a refused token is not logged");
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("the right token connects, an answer streams, and a reload stays signed in; the token is never in the URL", async () => {
+    const { page, errors, close, ...seen } = await openSignIn();
+    try {
+      await page.keyboard.type(token);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector('#connection[data-state="connected"]');
+      assert.equal(await page.isHidden("#signin"), true);
+      assert.equal(await page.isVisible("#intro"), true);
+      assert.equal(await page.isVisible("#sign-out"), true);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
+      assert.equal(await storedToken(page), token);
+
+      await send(page, "Plan a trip to Porto");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      const first = await taskIdOf(page);
+      assert.equal(await renderedAnswer(page), await timeout(authSdk.subscribe(first).text(), 20_000, "the SDK's answer"));
+      assert.equal((await timeout(authSdk.getTask(first), 10_000, "getTask")).status, "completed");
+
+      await page.reload();
+      await page.waitForSelector('#connection[data-state="connected"]');
+      await page.waitForSelector(`.turn[data-task-id="${first}"][data-phase="done"]`);
+      assert.equal(await page.isHidden("#signin"), true);
+      await send(page, "Now a trip to Rome");
+      await page.waitForSelector(`.turn:nth-of-type(2)[data-phase="done"]`);
+      assert.match(await renderedAnswer(page), /^Here is a plan for Rome\./);
+
+      const urls = [...seen.urls, page.url(), await page.evaluate(() => location.href)];
+      assert.ok(urls.length >= 3);
+      for (const url of urls) assert.ok(!url.includes(token) && !url.includes("access_token"), `the token is not in ${url}`);
+      assert.ok(!seen.console.some((text) => text.includes(token)), "the token is not logged");
+      assert.ok(!(await page.content()).includes(token), "the token is not in the page");
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("a token that expires during the visit brings the panel back, and a new one carries on", async () => {
+    const { page, errors, close } = await openSignIn();
+    try {
+      const short = mintToken({ ttlSeconds: 4 });
+      const expiresAt = JSON.parse(Buffer.from(short.split(".")[1], "base64url")).exp * 1000;
+      await signInWith(page, short);
+      await page.waitForSelector('#connection[data-state="connected"]');
+      await timeout(new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1000)), 6000, "the token's expiry");
+      await send(page, "Plan a trip to Porto");
+      await refusedWith(page, /expired while connected/);
+      assert.equal(await storedToken(page), null);
+      assert.equal(await page.inputValue("#composer-input"), "Plan a trip to Porto", "the message is kept");
+      assert.equal(await page.locator(".turn").count(), 0);
+      await signInWith(page, token);
+      await page.waitForSelector('#connection[data-state="connected"]');
+      assert.equal(await page.isHidden("#signin"), true);
+      await send(page, "Plan a trip to Porto");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("a reconnect the server refuses (the token expired meanwhile) asks to sign in, and then resumes", async () => {
+    const proxy = await startProxy(authServer.port);
+    const { page, errors, close } = await openSignIn(quickQuery, { origin: `http://127.0.0.1:${proxy.port}` });
+    try {
+      const short = mintToken({ ttlSeconds: 4 });
+      const expiresAt = JSON.parse(Buffer.from(short.split(".")[1], "base64url")).exp * 1000;
+      await signInWith(page, short);
+      await page.waitForSelector('#connection[data-state="connected"]');
+      await send(page, "Plan a trip to Oslo");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      await timeout(new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1000)), 6000, "the token's expiry");
+      proxy.drop();
+      await refusedWith(page, /^The access token has expired; get a new one\.$/);
+      assert.equal(await storedToken(page), null);
+      await signInWith(page, token);
+      // SignalR's next reconnect attempt (at most 10 s away) takes the new token.
+      await page.waitForSelector('#connection[data-state="resumed"]', { timeout: 20_000 });
+      assert.equal(await page.isVisible("#sign-out"), true);
+      await send(page, "Now a trip to Rome");
+      await page.waitForSelector(`.turn:nth-of-type(2)[data-phase="done"]`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await proxy.close();
+    }
+  });
+
+  test("Sign out forgets the token and asks again; signing in again reopens the task in the address bar", async () => {
+    const { page, errors, close } = await openSignIn();
+    try {
+      await signInWith(page, token);
+      await page.waitForSelector('#connection[data-state="connected"]');
+      await send(page, "Plan a trip to Lisbon");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      const taskId = await taskIdOf(page);
+      await page.click("#sign-out");
+      await page.waitForSelector("#signin-token");
+      assert.equal(await storedToken(page), null);
+      assert.equal(await page.textContent("#signin-reason"), "This server needs an access token.");
+      assert.equal(await page.isHidden("#sign-out"), true);
+      assert.equal(await page.locator(".turn").count(), 0);
+      assert.equal(await page.isHidden("#error"), true);
+      assert.equal(await taskIdOf(page), taskId);
+      await signInWith(page, token);
+      await page.waitForSelector(`.turn[data-task-id="${taskId}"][data-phase="done"]`);
+      assert.equal(await page.isVisible("#sign-out"), true);
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+
+  test("at phone width the sign-in panel and the signed-in header fit without sideways scrolling", async () => {
+    const { page, close } = await openSignIn(quickQuery, { width: 375, height: 740 });
+    try {
+      const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= 375);
+      assert.ok(await fits(), "the sign-in panel fits");
+      await page.screenshot({ path: path.join(shots, "14-sign-in-phone.png") });
+      await signInWith(page, token);
+      await page.waitForSelector('#connection[data-state="connected"]');
+      await send(page, "Plan a trip to Oslo");
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      assert.equal(await page.isVisible("#sign-out"), true);
+      assert.equal(await page.isVisible("#tasks-toggle"), true);
+      assert.ok(await fits(), "the header with Sign out fits");
+      await page.screenshot({ path: path.join(shots, "15-signed-in-phone.png") });
     } finally { await close(); }
   });
 });
