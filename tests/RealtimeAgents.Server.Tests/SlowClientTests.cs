@@ -27,11 +27,12 @@ public sealed class SlowClientCollection
 public sealed class SlowClientTests(SlowClientFixture server, ITestOutputHelper output) : IClassFixture<SlowClientFixture>
 {
     // Stated bounds. Memory catches unbounded buffering of the stalled client's events. The
-    // other client's delivery is bounded by the slow-client timeout: had its events queued behind
-    // the stalled connection they would wait until the server cut that connection off (3 s). Its
-    // p50/p99 are printed, not asserted: speed belongs to the benchmarks.
+    // other client's delivery is bounded well below the slow-client timeout: had its events queued
+    // behind the stalled connection, the first of them would wait for the server to cut that
+    // connection off, about 3 s. Its p50/p99 are printed, not asserted: speed belongs to the
+    // benchmarks.
     private const long MemoryBoundBytes = 64L * 1024 * 1024;
-    private const double OtherClientsMaxBoundMs = 3_000;
+    private const double OtherClientsMaxBoundMs = 2_000;
 
     [Fact]
     public async Task ClientThatStopsReading_WhileItsTaskStreams10000Events_StaysBounded_AndLaterGetsEverything()
