@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Redis;
+using RealtimeAgents.Testing;
+using Xunit;
+
+namespace RealtimeAgents.Core.Redis.Tests;
+
+/// <summary>
+/// A restarted Redis answers every data command with <c>-LOADING</c> until it has read its
+/// dataset back. For a worker that is part of the same short outage as the restart itself: its
+/// writes must wait, not end the task as failed.
+/// </summary>
+public sealed class RedisLoadingTests
+{
+    [Fact]
+    public async Task AnAppendWhileARestartedRedisLoadsItsData_WaitsForTheData_InsteadOfFailing()
+    {
+        // Enough keys that reading them back after the restart takes a second or so (values of one
+        // byte keep the AOF around 60 MB).
+        await using var server = await RedisServer.StartAsync(new RedisServerOptions { AppendOnly = true, StartTimeout = TimeSpan.FromSeconds(60) })
+            .DefaultTimeout(70_000);
+        var fastReconnect = new RedisOptions
+        {
+            Host = "127.0.0.1",
+            Port = server.Port,
+            ReconnectMinDelay = TimeSpan.FromMilliseconds(10),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(50),
+        };
+        await using var client = await RedisClient.ConnectAsync(fastReconnect).DefaultTimeout();
+        await using var probe = await RedisClient.ConnectAsync(fastReconnect).DefaultTimeout();
+        var log = new RedisEventLog(client, new RedisKeys(RedisServer.UniquePrefix()),
+            Options.Create(new EventLogOptions()), NullLogger<RedisEventLog>.Instance);
+        string taskId = "t" + Guid.NewGuid().ToString("N");
+        var data = JsonSerializer.SerializeToElement(new { phase = "x" });
+        await log.AppendAsync(taskId, "th", EventKinds.Status, data, 1).AsTask().DefaultTimeout();
+
+        await client.ExecuteAsync("DEBUG", ["POPULATE", "3000000", "filler", "1"]).AsTask().DefaultTimeout(60_000);
+        await client.ExecuteAsync("BGREWRITEAOF", []).AsTask().DefaultTimeout();
+        await EventuallyAsync(async () =>
+        {
+            string info = (await client.ExecuteAsync("INFO", "persistence").AsTask().DefaultTimeout()).AsString()!;
+            return info.Contains("aof_rewrite_in_progress:0", StringComparison.Ordinal)
+                && info.Contains("aof_rewrite_scheduled:0", StringComparison.Ordinal);
+        }, 60_000, "the AOF rewrite finishes");
+
+        await server.StopAsync().DefaultTimeout(20_000);
+        Task starting = server.StartAgainAsync();
+        try
+        {
+            // Wait until the restarted server refuses commands because it is loading.
+            bool loading = false;
+            await EventuallyAsync(async () =>
+            {
+                try
+                {
+                    await probe.PingAsync();
+                    return true; // loaded already: the test below would prove nothing
+                }
+                catch (RedisServerException ex) when (ex.Prefix == "LOADING")
+                {
+                    loading = true;
+                    return true;
+                }
+                catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+                {
+                    return false; // not listening yet
+                }
+            }, 30_000, "the restarted server answers");
+            Assert.True(loading, "Redis loaded its data before the test could write: populate more keys");
+
+            var appended = await log.AppendAsync(taskId, "th", EventKinds.Status, data, 1).AsTask().DefaultTimeout(60_000);
+            Assert.Equal(2, appended.Seq);
+        }
+        finally
+        {
+            await starting.DefaultTimeout(70_000);
+        }
+
+        var stored = await log.ReadAsync(taskId, StreamId.Zero, 10).AsTask().DefaultTimeout();
+        Assert.Equal([1L, 2L], stored.Select(e => e.Seq));
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, int timeoutMs, string what)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!await condition().DefaultTimeout(timeoutMs))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(10);
+        }
+    }
+}
