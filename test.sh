@@ -98,6 +98,7 @@ else
     fi
     passed=$((passed + p)); failed=$((failed + f + e))
   done
+  echo "# .NET: $passed passed, $failed failed in $trx_count test projects"
 fi
 
 # --- TypeScript SDK and browser UI ----------------------------------------------------------
