@@ -28,6 +28,8 @@ public sealed class RedisLoadingTests
             Port = server.Port,
             ReconnectMinDelay = TimeSpan.FromMilliseconds(10),
             ReconnectMaxDelay = TimeSpan.FromMilliseconds(50),
+            // Filling Redis with millions of keys takes seconds, more on a loaded machine.
+            CommandTimeout = TimeSpan.FromSeconds(60),
         };
         await using var client = await RedisClient.ConnectAsync(fastReconnect).DefaultTimeout();
         await using var probe = await RedisClient.ConnectAsync(fastReconnect).DefaultTimeout();
