@@ -234,13 +234,15 @@ public sealed class TaskSubscription
     private readonly RealtimeAgentsClient _client;
     private readonly Channel<AgentEvent> _events = Channel.CreateUnbounded<AgentEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _gate = new();
-    private long _lastSeq = -1;
+    // The last delivered seq; 0 from the start (seq 1 comes first), -1 while any seq may come first.
+    private long _lastSeq;
 
     internal TaskSubscription(RealtimeAgentsClient client, string taskId, string? cursor)
     {
         _client = client;
         TaskId = taskId;
         Cursor = cursor;
+        _lastSeq = string.IsNullOrEmpty(cursor) || cursor == Cursors.Start ? 0 : -1;
     }
 
     /// <summary>The task.</summary>
@@ -265,6 +267,10 @@ public sealed class TaskSubscription
                 DuplicatesDropped++;
                 return;
             }
+            // Only the next seq can follow. A later one comes from a resume the server could not
+            // replay (it went live from the end); that resume's result, which ends this
+            // subscription with SubscriptionLostException, may arrive after such events.
+            if (_lastSeq >= 0 && ev.Seq != _lastSeq + 1) return;
             _lastSeq = ev.Seq;
             Cursor = ev.Id;
             _events.Writer.TryWrite(ev);
