@@ -234,15 +234,13 @@ public sealed class TaskSubscription
     private readonly RealtimeAgentsClient _client;
     private readonly Channel<AgentEvent> _events = Channel.CreateUnbounded<AgentEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _gate = new();
-    // The last delivered seq; 0 from the start (seq 1 comes first), -1 while any seq may come first.
-    private long _lastSeq;
+    private long _lastSeq = -1;
 
     internal TaskSubscription(RealtimeAgentsClient client, string taskId, string? cursor)
     {
         _client = client;
         TaskId = taskId;
         Cursor = cursor;
-        _lastSeq = string.IsNullOrEmpty(cursor) || cursor == Cursors.Start ? 0 : -1;
     }
 
     /// <summary>The task.</summary>
@@ -267,10 +265,6 @@ public sealed class TaskSubscription
                 DuplicatesDropped++;
                 return;
             }
-            // Only the next seq can follow. A later one comes from a resume the server could not
-            // replay (it went live from the end); that resume's result, which ends this
-            // subscription with SubscriptionLostException, may arrive after such events.
-            if (_lastSeq >= 0 && ev.Seq != _lastSeq + 1) return;
             _lastSeq = ev.Seq;
             Cursor = ev.Id;
             _events.Writer.TryWrite(ev);

@@ -24,7 +24,7 @@ export class Subscription {
   constructor(readonly taskId: string, threadId: string | undefined, readonly cursor: string | undefined,
     private readonly onDone: () => void) {
     this.threadId = threadId;
-    this.fromStart = !cursor || cursor === Cursors.start;
+    this.fromStart = cursor === undefined || cursor === Cursors.start;
   }
 
   get done(): boolean { return this.events.done; }
@@ -35,10 +35,6 @@ export class Subscription {
   accept(ev: AgentEvent): void {
     // A resume replays from the cursor; anything at or before what was delivered is a repeat.
     if (this.done || ev.seq <= this.lastSeq) return;
-    // After a delivered event (or from the start) only the next seq can follow. A later one comes
-    // from a resume the server could not replay: it went live from the end, and its result, which
-    // ends this subscription with SubscriptionLostError, may arrive after such events.
-    if ((this.lastSeq > 0 || this.fromStart) && ev.seq !== this.lastSeq + 1) return;
     this.lastSeq = ev.seq;
     this.lastId = ev.id;
     this.threadId ??= ev.threadId;
