@@ -41,12 +41,12 @@ public sealed class RedisLoadingTests
 
         await client.ExecuteAsync("DEBUG", ["POPULATE", "3000000", "filler", "1"]).AsTask().DefaultTimeout(60_000);
         await client.ExecuteAsync("BGREWRITEAOF", []).AsTask().DefaultTimeout();
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             string info = (await client.ExecuteAsync("INFO", "persistence").AsTask().DefaultTimeout()).AsString()!;
             return info.Contains("aof_rewrite_in_progress:0", StringComparison.Ordinal)
                 && info.Contains("aof_rewrite_scheduled:0", StringComparison.Ordinal);
-        }, 60_000, "the AOF rewrite finishes");
+        }, 60_000, "the AOF rewrite did not finish");
 
         await server.StopAsync().DefaultTimeout(20_000);
         Task starting = server.StartAgainAsync();
@@ -54,7 +54,7 @@ public sealed class RedisLoadingTests
         {
             // Wait until the restarted server refuses commands because it is loading.
             bool loading = false;
-            await EventuallyAsync(async () =>
+            await Eventually.TrueAsync(async () =>
             {
                 try
                 {
@@ -70,7 +70,7 @@ public sealed class RedisLoadingTests
                 {
                     return false; // not listening yet
                 }
-            }, 30_000, "the restarted server answers");
+            }, 30_000, "the restarted server did not answer");
             Assert.True(loading, "Redis loaded its data before the test could write: populate more keys");
 
             var appended = await log.AppendAsync(taskId, "th", EventKinds.Status, data, 1).AsTask().DefaultTimeout(60_000);
@@ -83,15 +83,5 @@ public sealed class RedisLoadingTests
 
         var stored = await log.ReadAsync(taskId, StreamId.Zero, 10).AsTask().DefaultTimeout();
         Assert.Equal([1L, 2L], stored.Select(e => e.Seq));
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, int timeoutMs, string what)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!await condition().DefaultTimeout(timeoutMs))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(10);
-        }
     }
 }

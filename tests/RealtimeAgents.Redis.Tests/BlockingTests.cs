@@ -13,7 +13,7 @@ public class BlockingTests(RedisServerFixture redis) : IClassFixture<RedisServer
         Task<IReadOnlyList<RedisStreamEntry>> blocked = client.XReadBlockingAsync(key, "$", blockMilliseconds: 10_000).AsTask();
         // "$" means entries added after the server runs the read: wait until it blocks there (the
         // dedicated connection may still be connecting), or the XADD below could come first.
-        await TestClients.EventuallyAsync(async () => (await BlockedClients(client)) == 1);
+        await Eventually.TrueAsync(async () => (await BlockedClients(client)) == 1);
 
         // The ordinary connection keeps working while the read is blocked: the ping is answered
         // while the read still waits for its entry.
@@ -43,13 +43,13 @@ public class BlockingTests(RedisServerFixture redis) : IClassFixture<RedisServer
         string key = RedisServer.UniquePrefix() + "s";
         using var cts = new CancellationTokenSource();
         Task blocked = client.XReadBlockingAsync(key, "$", blockMilliseconds: 0, cancellationToken: cts.Token).AsTask();
-        await TestClients.EventuallyAsync(async () => (await BlockedClients(client)) == 1);
+        await Eventually.TrueAsync(async () => (await BlockedClients(client)) == 1);
 
         var watch = Stopwatch.StartNew();
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked.DefaultTimeout());
         Assert.InRange(watch.ElapsedMilliseconds, 0, 1_000);
-        await TestClients.EventuallyAsync(async () => (await BlockedClients(client)) == 0, because: "the server let go of the blocked client");
+        await Eventually.TrueAsync(async () => (await BlockedClients(client)) == 0, because: "the server let go of the blocked client");
 
         // The pool opens a fresh connection for the next blocking call.
         Task<IReadOnlyList<RedisStreamEntry>> next = client.XReadBlockingAsync(key, "0", blockMilliseconds: 1_000).AsTask();
@@ -83,7 +83,7 @@ public class BlockingTests(RedisServerFixture redis) : IClassFixture<RedisServer
         await using RedisClient client = await TestClients.ConnectAsync(redis.Server);
         string p = RedisServer.UniquePrefix();
         Task<IReadOnlyList<RedisStreamEntry>>[] reads = [.. Enumerable.Range(0, 8).Select(i => client.XReadBlockingAsync($"{p}{i}", "$", 5_000).AsTask())];
-        await TestClients.EventuallyAsync(async () => (await BlockedClients(client)) == 8);
+        await Eventually.TrueAsync(async () => (await BlockedClients(client)) == 8);
         for (int i = 0; i < 8; i++)
         {
             await client.XAddAsync($"{p}{i}", [("i", i)]).DefaultTimeout();

@@ -110,7 +110,7 @@ public class ConnectionTests(RedisServerFixture redis) : IClassFixture<RedisServ
 
         Assert.Equal(6000, completed + cancelled);
         Assert.True(cancelled > 0, "some calls should have been cancelled in flight");
-        await TestClients.EventuallyAsync(() => Task.FromResult(client.Pending == 0));
+        await Eventually.TrueAsync(() => Task.FromResult(client.Pending == 0));
         Assert.Equal("still in step", (await client.ExecuteAsync("ECHO", "still in step").DefaultTimeout()).AsString());
     }
 

@@ -45,17 +45,17 @@ public class FaultTests
             }
         })).ToArray();
 
-        await TestClients.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref ok) > 200));
+        await Eventually.TrueAsync(() => Task.FromResult(Interlocked.Read(ref ok) > 200));
         await server.RestartAsync().DefaultTimeout();
         long okAtRestart = Interlocked.Read(ref ok);
-        await TestClients.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref ok) > okAtRestart + 200), because: "traffic resumes after the restart");
+        await Eventually.TrueAsync(() => Task.FromResult(Interlocked.Read(ref ok) > okAtRestart + 200), because: "traffic resumes after the restart");
         await stop.CancelAsync();
         await Task.WhenAll(traffic).DefaultTimeout(); // every caller came back: none hung
 
         Assert.True(client.Reconnects >= 1);
         Assert.Equal(["events"], await lost.Task.DefaultTimeout());
-        await TestClients.EventuallyAsync(async () => await client.PublishAsync("events", "after-restart") == 1);
-        await TestClients.EventuallyAsync(() => Task.FromResult(messages.Contains("after-restart")));
+        await Eventually.TrueAsync(async () => await client.PublishAsync("events", "after-restart") == 1);
+        await Eventually.TrueAsync(() => Task.FromResult(messages.Contains("after-restart")));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class FaultTests
         await using RedisClient client = await TestClients.ConnectAsync(server, configure: o => o.WhenDisconnected = RedisDisconnectedBehavior.FailFast);
         server.Pause(); // replies cannot come back, so these are surely in flight when the server dies
         Task<long>[] inFlight = [.. Enumerable.Range(0, 100).Select(_ => client.IncrAsync("n").AsTask())];
-        await TestClients.EventuallyAsync(() => Task.FromResult(client.Pending == 100));
+        await Eventually.TrueAsync(() => Task.FromResult(client.Pending == 100));
         await server.KillAsync().DefaultTimeout();
 
         foreach (Task<long> call in inFlight)
@@ -75,7 +75,7 @@ public class FaultTests
 
         await Assert.ThrowsAsync<RedisConnectionException>(() => client.PingAsync().AsTask().DefaultTimeout());
         await server.StartAgainAsync().DefaultTimeout();
-        await TestClients.EventuallyAsync(() => Task.FromResult(client.IsConnected));
+        await Eventually.TrueAsync(() => Task.FromResult(client.IsConnected));
         await client.PingAsync().DefaultTimeout();
     }
 
@@ -85,7 +85,7 @@ public class FaultTests
         await using RedisServer server = await RedisServer.StartAsync().DefaultTimeout();
         await using RedisClient client = await TestClients.ConnectAsync(server, configure: o => o.DisconnectedWaitTimeout = TimeSpan.FromSeconds(5));
         await server.StopAsync().DefaultTimeout();
-        await TestClients.EventuallyAsync(() => Task.FromResult(!client.IsConnected));
+        await Eventually.TrueAsync(() => Task.FromResult(!client.IsConnected));
 
         Task<long> waiting = client.IncrAsync("n").AsTask();
         await Task.Delay(200);
@@ -104,7 +104,7 @@ public class FaultTests
             o.DisconnectedQueueLimit = 2;
         });
         await server.StopAsync().DefaultTimeout();
-        await TestClients.EventuallyAsync(() => Task.FromResult(!client.IsConnected));
+        await Eventually.TrueAsync(() => Task.FromResult(!client.IsConnected));
 
         Task first = client.PingAsync().AsTask();
         Task second = client.PingAsync().AsTask();
@@ -166,7 +166,7 @@ public class FaultTests
         Assert.Equal(1, client.Subscriber.Reconnects);
         Assert.Equal(1, await client.PublishAsync("a", "1").DefaultTimeout());
         Assert.Equal(1, await client.PublishAsync("b", "2").DefaultTimeout());
-        await TestClients.EventuallyAsync(() => Task.FromResult(got.Contains("a:1") && got.Contains("b:2")));
+        await Eventually.TrueAsync(() => Task.FromResult(got.Contains("a:1") && got.Contains("b:2")));
         Assert.Equal(0, client.Reconnects); // the interactive connection was not touched
     }
 
@@ -177,7 +177,7 @@ public class FaultTests
         await using RedisClient client = await TestClients.ConnectAsync(server, configure: o => o.ClientName = "victim");
         await using RedisClient killer = await TestClients.ConnectAsync(server);
         await killer.ExecuteAsync("CLIENT", "KILL", "USER", "default", "SKIPME", "yes").DefaultTimeout();
-        await TestClients.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             try
             {
@@ -201,7 +201,7 @@ public class FaultTests
 
         await server.RestartAsync().DefaultTimeout();
 
-        await TestClients.EventuallyAsync(() => Task.FromResult(client.IsConnected));
+        await Eventually.TrueAsync(() => Task.FromResult(client.IsConnected));
         IReadOnlyList<RedisStreamEntry> entries = await client.XRangeAsync("events:1").DefaultTimeout();
         Assert.Equal([id], entries.Select(e => e.Id));
         Assert.True(File.Exists(Path.Combine(server.Directory, "appendonlydir", "appendonly.aof.manifest")));
@@ -222,7 +222,7 @@ public class FaultTests
         try
         {
             await Assert.ThrowsAsync<RedisTimeoutException>(() => client.PingAsync().AsTask().DefaultTimeout());
-            await TestClients.EventuallyAsync(() => Task.FromResult(!client.IsConnected), because: "the silent connection is torn down");
+            await Eventually.TrueAsync(() => Task.FromResult(!client.IsConnected), because: "the silent connection is torn down");
         }
         finally
         {
@@ -231,7 +231,7 @@ public class FaultTests
 
         // The timeouts are tight on purpose; on a loaded machine one more ping may miss its 200 ms
         // (and a 600 ms silence may replace the connection again), so a ping answered is the test.
-        await TestClients.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             if (!client.IsConnected) return false;
             try
@@ -264,7 +264,7 @@ public class FaultTests
             await Assert.ThrowsAsync<ObjectDisposedException>(() => client.PingAsync().AsTask().DefaultTimeout());
         }
 
-        await TestClients.EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             string info = (await observer.ExecuteAsync("INFO", "clients")).AsString()!;
             return info.Contains("connected_clients:1\r\n", StringComparison.Ordinal);

@@ -23,7 +23,7 @@ public class ProtocolErrorTests
             var ex = await Assert.ThrowsAsync<RedisProtocolException>(() => client.PingAsync().AsTask().DefaultTimeout());
             Assert.Contains("0x3F", ex.Message, StringComparison.Ordinal); // '?' is not a RESP type byte
 
-            await TestClients.EventuallyAsync(async () =>
+            await Eventually.TrueAsync(async () =>
             {
                 try
                 {

@@ -55,12 +55,12 @@ public class SubscriberTests(RedisServerFixture redis) : IClassFixture<RedisServ
         Assert.Equal(1, await NumSub(client, channel));
 
         Assert.Equal(1, await client.PublishAsync(channel, "both").DefaultTimeout());
-        await TestClients.EventuallyAsync(() => Task.FromResult(first.Count == 1 && second.Count == 1));
+        await Eventually.TrueAsync(() => Task.FromResult(first.Count == 1 && second.Count == 1));
 
         await a.DisposeAsync().DefaultTimeout();
         Assert.Equal(1, await NumSub(client, channel));
         await client.PublishAsync(channel, "only-second").DefaultTimeout();
-        await TestClients.EventuallyAsync(() => Task.FromResult(second.Count == 2));
+        await Eventually.TrueAsync(() => Task.FromResult(second.Count == 2));
         Assert.Single(first);
 
         await b.DisposeAsync().DefaultTimeout();
@@ -84,7 +84,7 @@ public class SubscriberTests(RedisServerFixture redis) : IClassFixture<RedisServ
 
         await client.PublishAsync(channel, "boom").DefaultTimeout();
         await client.PublishAsync(channel, "after").DefaultTimeout();
-        await TestClients.EventuallyAsync(() => Task.FromResult(seen.Contains("after")));
+        await Eventually.TrueAsync(() => Task.FromResult(seen.Contains("after")));
     }
 
     [Fact]

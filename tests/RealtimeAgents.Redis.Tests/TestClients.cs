@@ -18,19 +18,4 @@ internal static class TestClients
 
     public static Task<RedisClient> ConnectAsync(RedisServer server, RedisProtocol protocol = RedisProtocol.Resp3, Action<RedisOptions>? configure = null) =>
         RedisClient.ConnectAsync(Options(server, protocol, configure)).DefaultTimeout();
-
-    /// <summary>Polls <paramref name="condition"/> until it holds or the timeout passes.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, int timeoutMs = 10_000, string? because = null)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition().DefaultTimeout())
-        {
-            if (watch.ElapsedMilliseconds > timeoutMs)
-            {
-                Assert.Fail($"Condition not met within {timeoutMs} ms. {because}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 }
