@@ -170,12 +170,8 @@ public abstract class EventLogConformance
         Assert.NotNull(info);
         Assert.True(info.Terminal);
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await log.GetInfoAsync(task).AsTask().DefaultTimeout() is not null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the stream did not expire after its TTL");
-            await Task.Delay(100);
-        }
+        await Eventually.TrueAsync(async () => await log.GetInfoAsync(task) is null,
+            because: "the stream did not expire after its TTL");
         Assert.Empty(await log.ReadAsync(task, StreamId.Zero, 10).AsTask().DefaultTimeout());
 
         var reborn = await Append(log, task, 2);

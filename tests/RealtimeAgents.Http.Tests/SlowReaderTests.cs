@@ -20,12 +20,9 @@ public sealed class SlowReaderTests(SmallRetentionServerFixture server) : IClass
         var head = await sse.ReadUntilAsync(f => f.Event == "stream.open");
 
         // Do not read until the task has finished: the server's writes to this reader block meanwhile.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await server.Http.GetFromJsonAsync<TaskInfo>($"/tasks/{task.TaskId}").DefaultTimeout())!.Status != TaskStates.Completed)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the task did not finish");
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(async () =>
+            (await server.Http.GetFromJsonAsync<TaskInfo>($"/tasks/{task.TaskId}"))!.Status == TaskStates.Completed,
+            30_000, "the task did not finish");
 
         var frames = head.Concat(await sse.ReadToEndAsync(timeoutMs: 60_000)).ToList();
         var events = frames.Events();
