@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using RealtimeAgents.Client;
 using RealtimeAgents.Contracts;
@@ -53,13 +51,19 @@ public sealed class Cluster : IAsyncDisposable
     /// <summary>Starts (or restarts, on the same port) a hub node.</summary>
     public async Task StartHubAsync(string name)
     {
-        if (!_hubPorts.TryGetValue(name, out int port))
-        {
-            lock (_hubPorts) _hubPorts[name] = port = FreePort();
-        }
+        bool restart;
+        int port;
+        lock (_hubPorts) restart = _hubPorts.TryGetValue(name, out port);
+        // The first start lets Kestrel pick a free port, so no other process can take it between a
+        // probe and the bind; a restart reuses it, so the node keeps its URL.
         var hub = NodeProcess.Start(name, "RealtimeAgents.Server.dll",
-            ["--urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")], Environment());
+            ["--urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{(restart ? port : 0)}")], Environment());
         lock (_hubs) _hubs[name] = hub;
+        if (!restart)
+        {
+            var listening = await hub.WaitForListeningAsync().DefaultTimeout(30_000);
+            lock (_hubPorts) _hubPorts[name] = listening.Port;
+        }
         await hub.WaitForLogAsync("Application started").DefaultTimeout(30_000);
     }
 
@@ -115,12 +119,5 @@ public sealed class Cluster : IAsyncDisposable
         {
             await Redis.DisposeAsync().AsTask().DefaultTimeout();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
