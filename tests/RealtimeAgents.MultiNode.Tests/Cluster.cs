@@ -26,10 +26,19 @@ public sealed class Cluster : IAsyncDisposable
     public static async Task<Cluster> StartAsync(int hubs, int workers)
     {
         var c = new Cluster { Redis = await RedisServer.StartAsync() };
-        c.Admin = await RedisClient.ConnectAsync(c.Redis.ConnectionString).DefaultTimeout();
-        await Task.WhenAll(Enumerable.Range(0, hubs).Select(i => c.StartHubAsync($"hub-{(char)('a' + i)}")));
-        await Task.WhenAll(Enumerable.Range(0, workers).Select(i => c.StartWorkerAsync($"worker-{i + 1}")));
-        return c;
+        try
+        {
+            c.Admin = await RedisClient.ConnectAsync(c.Redis.ConnectionString).DefaultTimeout();
+            await Task.WhenAll(Enumerable.Range(0, hubs).Select(i => c.StartHubAsync($"hub-{(char)('a' + i)}")));
+            await Task.WhenAll(Enumerable.Range(0, workers).Select(i => c.StartWorkerAsync($"worker-{i + 1}")));
+            return c;
+        }
+        catch
+        {
+            // The test never gets the cluster to dispose: stop what did start (nodes, Redis).
+            await c.DisposeAsync();
+            throw;
+        }
     }
 
     private Dictionary<string, string> Environment() => new()
@@ -113,7 +122,7 @@ public sealed class Cluster : IAsyncDisposable
         foreach (var w in _workers) w.Dispose();
         try
         {
-            await Admin.DisposeAsync().AsTask().DefaultTimeout();
+            if (Admin is not null) await Admin.DisposeAsync().AsTask().DefaultTimeout(); // null when the start failed first
         }
         finally
         {
