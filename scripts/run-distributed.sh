@@ -37,7 +37,7 @@ stop() {
 trap stop EXIT INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-redis_port=$(free_port); hub_a=$(free_port); hub_b=$(free_port)
+redis_port=$(free_port)
 lb_port=${LB_PORT:-8080}
 if [ "$smoke" = 1 ]; then lb_port=$(free_port); fi
 
@@ -55,11 +55,22 @@ pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 export RealtimeAgents__Redis="127.0.0.1:$redis_port"
+# Each hub binds a port Kestrel picks (nothing can take it between a probe and the bind) and
+# logs it; nginx's configuration is written once both are known.
 for name in a b; do
-  port=$([ "$name" = a ] && echo "$hub_a" || echo "$hub_b")
-  dotnet "$server_dll" --urls "http://127.0.0.1:$port" >"$state/hub-$name.log" 2>&1 &
+  dotnet "$server_dll" --urls "http://127.0.0.1:0" >"$state/hub-$name.log" 2>&1 &
   pids+=($!)
 done
+hub_port() {
+  for _ in $(seq 300); do
+    port=$(sed -n 's|.*Now listening on: http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$1" | head -1)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+hub_a=$(hub_port "$state/hub-a.log") || { echo "hub a did not start; see $state/hub-a.log"; exit 1; }
+hub_b=$(hub_port "$state/hub-b.log") || { echo "hub b did not start; see $state/hub-b.log"; exit 1; }
 for n in 1 2; do
   RealtimeAgents__Worker__ConsumerName="worker-$n" dotnet "$worker_dll" >"$state/worker-$n.log" 2>&1 &
   pids+=($!)
