@@ -6,16 +6,16 @@ using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
 using RealtimeAgents.Core.Redis;
-using RealtimeAgents.Redis;
+using StackExchange.Redis;
 using RealtimeAgents.Testing;
 
-// The Redis event log's append (append_event.lua: fence, seq, XADD MAXLEN ~, PUBLISH) as one
+// The Redis event log's append (append_event.lua: fence, seq, XADD MAXLEN ~, SPUBLISH) as one
 // worker process does it: one appender, and 64 concurrent appenders on 64 task streams (a worker
 // running 64 tasks). Starts its own redis-server on a free loopback port; bounded in count and time.
 // dotnet run -c Release --project load-tests/RealtimeAgents.StoreBenchmarks [-- --rounds 3]
 int rounds = args.Length >= 2 && args[0] == "--rounds" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 await using var server = await RedisServer.StartAsync();
-await using var client = await RedisClient.ConnectAsync(server.ConnectionString);
+await using var client = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
 var log = new RedisEventLog(client, new RedisKeys("bench:"), Options.Create(new EventLogOptions()), NullLogger<RedisEventLog>.Instance);
 var data = JsonSerializer.SerializeToElement(new TextData("msg_1", " token"), ContractsJsonContext.Default.TextData);
 

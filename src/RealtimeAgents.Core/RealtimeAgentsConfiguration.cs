@@ -23,14 +23,15 @@ public static class RealtimeAgentsConfiguration
         services.Configure<RelayOptions>(section.GetSection("Relay"));
         services.Configure<WorkerOptions>(section.GetSection("Worker"));
         string? redis = section["Redis"];
-        if (string.IsNullOrWhiteSpace(redis))
+        bool ownMultiplexer = services.Any(d => d.ServiceType == typeof(StackExchange.Redis.IConnectionMultiplexer));
+        if (string.IsNullOrWhiteSpace(redis) && !ownMultiplexer)
         {
             services.AddInMemoryStores();
             return false;
         }
         services.AddRedisStores(o =>
         {
-            o.Configuration = redis;
+            o.Configuration = redis ?? "";
             o.KeyPrefix = section["RedisKeyPrefix"] ?? o.KeyPrefix;
         });
         return true;

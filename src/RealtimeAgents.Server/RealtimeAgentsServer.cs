@@ -9,7 +9,8 @@ using RealtimeAgents.Core;
 using RealtimeAgents.Core.Relay;
 using RealtimeAgents.Core.Runtime;
 using RealtimeAgents.Server.Auth;
-using RealtimeAgents.Server.Backplane;
+using RealtimeAgents.Server.ScaleOut;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using RealtimeAgents.Server.Hubs;
 
 namespace RealtimeAgents.Server;
@@ -63,7 +64,7 @@ public static partial class RealtimeAgentsServer
         if (redisMode)
         {
             // Group and user sends (a thread's watchers, say) reach connections on every hub node.
-            services.AddSignalR().AddRedisBackplane(o => o.ChannelPrefix = (config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
+            services.AddSignalR().AddRealtimeAgentsRedisBackplane((config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
         }
         // Whichever manager the node uses, wrap it so task events can be written to local
         // connections serialized once for all of their subscribers.

@@ -5,7 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using RealtimeAgents.Contracts;
-using RealtimeAgents.Redis;
+
 using RealtimeAgents.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -84,15 +84,9 @@ public sealed partial class FuzzTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         }
 
-        await using var client = await RedisClient.ConnectAsync(redis.ConnectionString).DefaultTimeout();
+        await using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString).DefaultTimeout();
         var keys = new List<string>();
-        string cursor = "0";
-        do
-        {
-            var reply = await client.ExecuteAsync("SCAN", [cursor, "COUNT", 1000]).DefaultTimeout();
-            cursor = reply[0].AsString()!;
-            keys.AddRange(reply[1].Elements.Select(e => e.AsString()!));
-        } while (cursor != "0");
+        await foreach (var key in client.GetServers()[0].KeysAsync(pageSize: 1000)) keys.Add((string)key!);
         output.WriteLine($"redis keys at the end: {keys.Count}");
         Assert.NotEmpty(keys);
         Assert.All(keys, k => Assert.StartsWith(prefix, k, StringComparison.Ordinal));

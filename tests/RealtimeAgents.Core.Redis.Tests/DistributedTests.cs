@@ -5,7 +5,7 @@ using RealtimeAgents.Client;
 using RealtimeAgents.Conformance;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core.Relay;
-using RealtimeAgents.Redis;
+
 using RealtimeAgents.Testing;
 using Xunit;
 
@@ -96,7 +96,7 @@ public sealed class DistributedTests
     public async Task CursorOlderThanWhatRedisRetains_IsNotRecovered()
     {
         await using var server = await RedisServer.StartAsync();
-        await using var client = await RedisClient.ConnectAsync(server.ConnectionString).DefaultTimeout();
+        await using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.ConnectionString).DefaultTimeout();
         var log = new RedisEventLog(client, new RedisKeys(RedisServer.UniquePrefix()),
             Options.Create(new EventLogOptions { MaxLength = 100 }), NullLogger<RedisEventLog>.Instance);
         string taskId = "t" + Guid.NewGuid().ToString("N");

@@ -8,8 +8,12 @@ using Xunit.Abstractions;
 
 namespace RealtimeAgents.MultiNode.Tests;
 
-public sealed class ChaosTests(ITestOutputHelper output)
+/// <summary>The chaos run, on a single Redis and on a Redis Cluster.</summary>
+public abstract class ChaosTests(ITestOutputHelper output)
 {
+    /// <summary>True to run the deployment on a 3-master Redis Cluster.</summary>
+    protected abstract bool OnRedisCluster { get; }
+
     private static readonly TimeSpan ChaosDuration = TimeSpan.FromSeconds(20);
 
     /// <summary>
@@ -24,7 +28,7 @@ public sealed class ChaosTests(ITestOutputHelper output)
         int seed = int.TryParse(Environment.GetEnvironmentVariable("CHAOS_SEED"), CultureInfo.InvariantCulture, out int s) ? s : 20261121;
         output.WriteLine($"chaos seed = {seed} (replay with CHAOS_SEED={seed})");
         var rng = new Random(seed);
-        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 2);
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 2, OnRedisCluster);
         var clients = new List<RealtimeAgentsClient>();
         for (int i = 0; i < 6; i++)
         {
@@ -120,4 +124,16 @@ public sealed class ChaosTests(ITestOutputHelper output)
         Assert.Equal(0, lost);
         Assert.Equal(0, duplicated);
     }
+}
+
+[Collection("chaos")]
+public sealed class ChaosOnSingleRedisTests(ITestOutputHelper output) : ChaosTests(output)
+{
+    protected override bool OnRedisCluster => false;
+}
+
+[Collection("chaos")]
+public sealed class ChaosOnRedisClusterTests(ITestOutputHelper output) : ChaosTests(output)
+{
+    protected override bool OnRedisCluster => true;
 }

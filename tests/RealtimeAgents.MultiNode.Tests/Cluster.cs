@@ -2,13 +2,14 @@ using System.Globalization;
 using System.Text.Json;
 using RealtimeAgents.Client;
 using RealtimeAgents.Contracts;
-using RealtimeAgents.Redis;
+
 using RealtimeAgents.Testing;
 
 namespace RealtimeAgents.MultiNode.Tests;
 
 /// <summary>
-/// The distributed deployment as real processes on 127.0.0.1: one redis-server, hub nodes
+/// The distributed deployment as real processes on 127.0.0.1: one redis-server or a 3-master
+/// Redis Cluster, hub nodes
 /// (RealtimeAgents.Server in Redis mode, each on its own fixed port so it can come back on the same
 /// address) and worker processes. Everything is stopped by PID on dispose.
 /// </summary>
@@ -19,16 +20,21 @@ public sealed class Cluster : IAsyncDisposable
     private readonly List<NodeProcess> _workers = [];
     private readonly List<RealtimeAgentsClient> _clients = [];
 
-    public RedisServer Redis { get; private set; } = null!;
-    public RedisClient Admin { get; private set; } = null!;
+    private RedisServer? _redis;
+    private RedisCluster? _redisCluster;
+
+    /// <summary>The Redis nodes: one, or every node of the cluster.</summary>
+    public IReadOnlyList<RedisServer> RedisNodes => _redisCluster?.Nodes ?? (_redis is null ? [] : [_redis]);
+    public string RedisConnectionString => _redisCluster?.ConnectionString ?? _redis!.ConnectionString;
     public string Prefix { get; } = RedisServer.UniquePrefix();
 
-    public static async Task<Cluster> StartAsync(int hubs, int workers)
+    public static async Task<Cluster> StartAsync(int hubs, int workers, bool redisCluster = false)
     {
-        var c = new Cluster { Redis = await RedisServer.StartAsync() };
+        var c = new Cluster();
         try
         {
-            c.Admin = await RedisClient.ConnectAsync(c.Redis.ConnectionString).DefaultTimeout();
+            if (redisCluster) c._redisCluster = await RedisCluster.StartAsync(masters: 3).DefaultTimeout(60_000);
+            else c._redis = await RedisServer.StartAsync();
             await Task.WhenAll(Enumerable.Range(0, hubs).Select(i => c.StartHubAsync($"hub-{(char)('a' + i)}")));
             await Task.WhenAll(Enumerable.Range(0, workers).Select(i => c.StartWorkerAsync($"worker-{i + 1}")));
             return c;
@@ -43,7 +49,7 @@ public sealed class Cluster : IAsyncDisposable
 
     private Dictionary<string, string> Environment() => new()
     {
-        ["RealtimeAgents__Redis"] = Redis.ConnectionString,
+        ["RealtimeAgents__Redis"] = RedisConnectionString,
         ["RealtimeAgents__RedisKeyPrefix"] = Prefix,
         ["RealtimeAgents__Relay__IdleCheckInterval"] = "00:00:01",
         ["RealtimeAgents__Queue__VisibilityTimeout"] = "00:00:03",
@@ -104,7 +110,7 @@ public sealed class Cluster : IAsyncDisposable
 
     /// <summary>Drops every hub's Redis subscriber connection, as a network blip would.</summary>
     public async Task KillPubSubConnectionsAsync() =>
-        await Admin.ExecuteAsync("CLIENT", ["KILL", "TYPE", "pubsub"]).AsTask().DefaultTimeout();
+        await Task.WhenAll(RedisNodes.Select(n => RedisCluster.CliAsync(n, "CLIENT", "KILL", "TYPE", "pubsub"))).DefaultTimeout();
 
     public static SubmitTaskRequest Demo(object options, string input = "Plan a trip to Lyon") => new()
     {
@@ -120,13 +126,7 @@ public sealed class Cluster : IAsyncDisposable
         }
         foreach (var h in _hubs.Values) h.Dispose();
         foreach (var w in _workers) w.Dispose();
-        try
-        {
-            if (Admin is not null) await Admin.DisposeAsync().AsTask().DefaultTimeout(); // null when the start failed first
-        }
-        finally
-        {
-            await Redis.DisposeAsync().AsTask().DefaultTimeout();
-        }
+        if (_redisCluster is not null) await _redisCluster.DisposeAsync().AsTask().DefaultTimeout(30_000);
+        if (_redis is not null) await _redis.DisposeAsync().AsTask().DefaultTimeout();
     }
 }

@@ -6,12 +6,16 @@ using Xunit;
 
 namespace RealtimeAgents.MultiNode.Tests;
 
-public sealed class MultiNodeTests
+/// <summary>The multi-node suite, run on a single Redis and on a Redis Cluster.</summary>
+public abstract class MultiNodeTests
 {
+    /// <summary>True to run the deployment on a 3-master Redis Cluster.</summary>
+    protected abstract bool OnRedisCluster { get; }
+
     [Fact]
     public async Task ClientsOnTwoHubNodes_SubscribedToTheSameTasks_ReceiveIdenticalCompleteSequences()
     {
-        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 2);
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 2, OnRedisCluster);
         var onA = await cluster.ConnectAsync("hub-a");
         var onB = await cluster.ConnectAsync("hub-b");
         var tasks = new List<SubmitTaskResult>();
@@ -35,7 +39,7 @@ public sealed class MultiNodeTests
     [Fact]
     public async Task ThreadWatcherOnOneNode_IsToldOfATaskSubmittedOnTheOther_ThroughTheBackplane()
     {
-        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1, OnRedisCluster);
         var onA = await cluster.ConnectAsync("hub-a");
         var onB = await cluster.ConnectAsync("hub-b");
         var first = await onA.SubmitAsync(Cluster.Demo(new { tokens = 3, tokenIntervalMs = 0, firstTokenDelayMs = 0, toolCalls = 0 })).DefaultTimeout();
@@ -49,7 +53,7 @@ public sealed class MultiNodeTests
     [Fact]
     public async Task HubNodeKilledMidStream_ItsClientsResumeOnTheOtherNode_GaplessAndWithoutRepeats()
     {
-        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1, OnRedisCluster);
         var client = await cluster.ConnectAsync("hub-a", "hub-b");
         var slow = new { tokens = 150, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
         var subs = new List<TaskSubscription>();
@@ -75,7 +79,7 @@ public sealed class MultiNodeTests
     [Fact]
     public async Task PubSubConnectionKilledMidStream_NoClientMissesAnEvent()
     {
-        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1, OnRedisCluster);
         var onA = await cluster.ConnectAsync("hub-a");
         var onB = await cluster.ConnectAsync("hub-b");
         var slow = new { tokens = 120, tokenIntervalMs = 15, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
@@ -98,4 +102,16 @@ public sealed class MultiNodeTests
             Assert.Equal(0, subs[i].DuplicatesDropped);
         }
     }
+}
+
+[Collection("multi-node")]
+public sealed class MultiNodeOnSingleRedisTests : MultiNodeTests
+{
+    protected override bool OnRedisCluster => false;
+}
+
+[Collection("multi-node")]
+public sealed class MultiNodeOnRedisClusterTests : MultiNodeTests
+{
+    protected override bool OnRedisCluster => true;
 }

@@ -54,7 +54,7 @@ public sealed partial class RedisServer : IAsyncDisposable
     /// <summary>PID of the running redis-server, or 0 while stopped.</summary>
     public int Pid => _process is { HasExited: false } p ? p.Id : 0;
 
-    /// <summary><c>127.0.0.1:PORT</c>, in the form RedisOptions.Parse accepts.</summary>
+    /// <summary><c>127.0.0.1:PORT</c>, a StackExchange.Redis configuration string.</summary>
     public string ConnectionString => "127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture);
 
     public string LogFile => Path.Combine(Directory, "redis.log");
@@ -348,14 +348,14 @@ public sealed partial class RedisServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string FindRedisServer()
+    public static string FindRedisServer()
     {
         foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {

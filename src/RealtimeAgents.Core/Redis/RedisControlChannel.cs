@@ -1,58 +1,57 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
-using RealtimeAgents.Redis;
+using StackExchange.Redis;
 
 namespace RealtimeAgents.Core.Redis;
 
 /// <summary>
 /// Control messages on Redis: send_control.lua keeps each message in a short per-task list and
-/// publishes it. A subscriber listens first, then reads the list, and delivers the kept messages
-/// before anything that arrived live meanwhile; after a lost subscriber connection it reads the
-/// list again. Duplicates are dropped by message id.
+/// publishes it on the task's sharded control channel. A subscriber listens first, then reads the
+/// list, and delivers the kept messages before anything that arrived live meanwhile; after a
+/// subscriber connection drops or comes back it reads the list again. Duplicates are dropped by
+/// message id.
 /// </summary>
-public sealed class RedisControlChannel(RedisClient redis, RedisKeys keys) : IControlChannel
+public sealed class RedisControlChannel(IConnectionMultiplexer redis, RedisKeys keys) : IControlChannel
 {
     private const int MaxKept = 64;
-
-    private RedisClient Redis => redis;
-    private RedisKeys Keys => keys;
-    private static readonly string KeptTtlMs = ((long)TimeSpan.FromHours(1).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+    private static readonly long KeptTtlMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
+    private readonly IDatabase _db = redis.GetDatabase();
+    private IConnectionMultiplexer Redis => redis;
 
     /// <inheritdoc />
     public async ValueTask SendAsync(string taskId, ControlMessage message, CancellationToken cancellationToken = default)
     {
         string json = JsonSerializer.Serialize(message, CoreJsonContext.Default.ControlMessage);
-        await redis.EvaluateAsync(RedisScripts.SendControl, [keys.Control(taskId)],
-            [keys.ControlChannel(taskId), json, MaxKept, KeptTtlMs], cancellationToken).ConfigureAwait(false);
+        await _db.ScriptEvaluateAsync(RedisScripts.SendControl, [keys.Control(taskId)],
+            [keys.ControlChannel(taskId), json, MaxKept, KeptTtlMs]).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<IControlSubscription> SubscribeAsync(string taskId, CancellationToken cancellationToken = default)
     {
         var sub = new Subscription(this, taskId);
-        await sub.StartAsync(cancellationToken).ConfigureAwait(false);
+        await sub.StartAsync().ConfigureAwait(false);
         return sub;
     }
 
     /// <inheritdoc />
     public async ValueTask ForgetAsync(string taskId, CancellationToken cancellationToken = default) =>
-        await redis.DelAsync(keys.Control(taskId), cancellationToken).ConfigureAwait(false);
+        await _db.KeyDeleteAsync(keys.Control(taskId)).ConfigureAwait(false);
 
-    private async ValueTask<List<ControlMessage>> ReadKeptAsync(string taskId, CancellationToken ct)
+    private async Task<List<ControlMessage>> ReadKeptAsync(string taskId)
     {
-        var reply = await redis.ExecuteAsync("LRANGE", [keys.Control(taskId), 0, -1], ct).ConfigureAwait(false);
-        var kept = new List<ControlMessage>(reply.Count);
-        foreach (var item in reply.Elements)
+        var items = await _db.ListRangeAsync(keys.Control(taskId)).ConfigureAwait(false);
+        var kept = new List<ControlMessage>(items.Length);
+        foreach (var item in items)
         {
-            if (Parse(item.Memory) is { } m) kept.Add(m);
+            if (Parse((byte[])item!) is { } m) kept.Add(m);
         }
         return kept;
     }
 
-    private static ControlMessage? Parse(ReadOnlyMemory<byte> json)
+    private static ControlMessage? Parse(ReadOnlySpan<byte> json)
     {
-        try { return JsonSerializer.Deserialize(json.Span, CoreJsonContext.Default.ControlMessage); }
+        try { return JsonSerializer.Deserialize(json, CoreJsonContext.Default.ControlMessage); }
         catch (JsonException) { return null; }
     }
 
@@ -61,28 +60,26 @@ public sealed class RedisControlChannel(RedisClient redis, RedisKeys keys) : ICo
         private readonly Channel<ControlMessage> _out = Channel.CreateUnbounded<ControlMessage>(new UnboundedChannelOptions { SingleReader = true });
         private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
         private readonly List<ControlMessage> _early = [];
-        private readonly object _gate = new();
-        private readonly string _channel = owner.Keys.ControlChannel(taskId);
+        private readonly Lock _gate = new();
         private bool _replaying = true;
-        private IAsyncDisposable? _live;
+        private ChannelMessageQueue? _live;
 
         public ChannelReader<ControlMessage> Messages => _out.Reader;
 
-        public async Task StartAsync(CancellationToken ct)
+        public async Task StartAsync()
         {
-            owner.Redis.Subscriber.MessagesMayHaveBeenLost += OnLost;
-            _live = await owner.Redis.Subscriber.SubscribeAsync(_channel, (_, payload) =>
+            owner.Redis.ConnectionFailed += OnConnectionChanged;
+            owner.Redis.ConnectionRestored += OnConnectionChanged;
+            _live = await owner.Redis.GetSubscriber().SubscribeAsync(RedisChannel.Sharded(owner.Keys(taskId))).ConfigureAwait(false);
+            _live.OnMessage(message =>
             {
-                if (Parse(payload) is { } m)
+                if (Parse((byte[])message.Message!) is not { } m) return;
+                lock (_gate)
                 {
-                    lock (_gate)
-                    {
-                        if (_replaying) _early.Add(m); else Deliver(m);
-                    }
+                    if (_replaying) _early.Add(m); else Deliver(m);
                 }
-                return ValueTask.CompletedTask;
-            }, ct).ConfigureAwait(false);
-            var kept = await owner.ReadKeptAsync(taskId, ct).ConfigureAwait(false);
+            });
+            var kept = await owner.ReadKeptAsync(taskId).ConfigureAwait(false);
             lock (_gate)
             {
                 foreach (var m in kept) Deliver(m);
@@ -97,28 +94,39 @@ public sealed class RedisControlChannel(RedisClient redis, RedisKeys keys) : ICo
             if (_seen.Add(m.Id)) _out.Writer.TryWrite(m);
         }
 
-        private void OnLost(IReadOnlyList<string> channels)
+        private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e)
         {
-            if (channels.Count > 0 && !channels.Contains(_channel)) return;
             _ = Task.Run(async () =>
             {
                 try
                 {
-                    var kept = await owner.ReadKeptAsync(taskId, CancellationToken.None).ConfigureAwait(false);
+                    var kept = await owner.ReadKeptAsync(taskId).ConfigureAwait(false);
                     lock (_gate) foreach (var m in kept) Deliver(m);
                 }
-                catch (RedisException)
+                catch (Exception ex) when (RedisRetry.IsTransient(ex))
                 {
-                    // Still disconnected; the next reconnect raises this again.
+                    // Still disconnected; the reconnect raises this again.
                 }
             });
         }
 
         public async ValueTask DisposeAsync()
         {
-            owner.Redis.Subscriber.MessagesMayHaveBeenLost -= OnLost;
-            if (_live is not null) await _live.DisposeAsync().ConfigureAwait(false);
+            owner.Redis.ConnectionFailed -= OnConnectionChanged;
+            owner.Redis.ConnectionRestored -= OnConnectionChanged;
+            if (_live is not null)
+            {
+                try
+                {
+                    await _live.UnsubscribeAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (RedisRetry.IsTransient(ex))
+                {
+                }
+            }
             _out.Writer.TryComplete();
         }
     }
+
+    private string Keys(string taskId) => keys.ControlChannel(taskId);
 }

@@ -4,37 +4,45 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
-using RealtimeAgents.Redis;
+using StackExchange.Redis;
 
 namespace RealtimeAgents.Core.Redis;
 
 /// <summary>
 /// The event log on Redis Streams: one stream per task, appended by append_event.lua (seq,
-/// fence, XADD MAXLEN ~, epoch, PUBLISH, TTL on the terminal event in one atomic step). Live
-/// listeners of a task on this process share one pub/sub subscription, and each message is
-/// parsed once for all of them. When the subscriber connection drops, every listener is told
-/// it may have missed events and heals from the stream.
+/// fence, XADD MAXLEN ~, epoch, SPUBLISH, TTL on the terminal event in one atomic step, in the
+/// task's slot). Live listeners of a task on this process share one sharded subscription, read
+/// in order from its <see cref="ChannelMessageQueue"/>, and each message is parsed once for all
+/// of them. When a subscriber connection drops or comes back, every listener is told it may have
+/// missed events and heals from the stream.
 /// </summary>
-public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
+public sealed partial class RedisEventLog : IEventLog, IDisposable
 {
-    private readonly RedisClient _redis;
+    // How many tasks' highest handed-out seq this process remembers (see SeenSeq).
+    private const int MaxRememberedTasks = 100_000;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
     private readonly RedisKeys _keys;
-    private readonly EventLogOptions _options;
     private readonly ILogger<RedisEventLog> _logger;
     private readonly ConcurrentDictionary<string, LiveFeed> _feeds = new(StringComparer.Ordinal);
-    private readonly string _maxLength;
-    private readonly string _ttlMs;
+    // The highest seq each task's stream handed this process. Passed with the next append, it lets
+    // the script notice a server that lost appends (a promoted replica) and never reuse a seq.
+    private readonly ConcurrentDictionary<string, long> _seenSeq = new(StringComparer.Ordinal);
+    private readonly RedisValue _maxLength;
+    private readonly RedisValue _ttlMs;
 
-    /// <summary>Creates the log over a connected client.</summary>
-    public RedisEventLog(RedisClient redis, RedisKeys keys, IOptions<EventLogOptions> options, ILogger<RedisEventLog> logger)
+    /// <summary>Creates the log over a multiplexer.</summary>
+    public RedisEventLog(IConnectionMultiplexer redis, RedisKeys keys, IOptions<EventLogOptions> options, ILogger<RedisEventLog> logger)
     {
         _redis = redis;
+        _db = redis.GetDatabase();
         _keys = keys;
-        _options = options.Value;
         _logger = logger;
-        _maxLength = _options.MaxLength.ToString(CultureInfo.InvariantCulture);
-        _ttlMs = ((long)_options.TerminalTtl.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-        _redis.Subscriber.MessagesMayHaveBeenLost += OnMessagesMayHaveBeenLost;
+        _maxLength = options.Value.MaxLength;
+        _ttlMs = (long)options.Value.TerminalTtl.TotalMilliseconds;
+        _redis.ConnectionFailed += OnConnectionChanged;
+        _redis.ConnectionRestored += OnConnectionChanged;
     }
 
     /// <inheritdoc />
@@ -44,20 +52,34 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
         string json = data.ValueKind == JsonValueKind.Undefined ? "null" : data.GetRawText();
         string tsText = ts.ToString("0.###", CultureInfo.InvariantCulture);
         string token = Guid.NewGuid().ToString("N");
+        bool terminal = EventKinds.IsTerminal(kind);
+        RedisKey[] keys = [_keys.Events(taskId), _keys.EventsMeta(taskId)];
         // The token lets a retry after a dropped connection return the first try's result
         // instead of appending the event twice.
-        var reply = await RedisRetry.RunAsync(() => _redis.EvaluateAsync(RedisScripts.AppendEvent,
-            [_keys.Events(taskId), _keys.EventsMeta(taskId)],
+        var reply = (RedisResult[])(await RedisRetry.RunAsync(() => _db.ScriptEvaluateAsync(RedisScripts.AppendEvent, keys,
             [_keys.LiveChannel(taskId), taskId, threadId, kind, json, tsText, attempt, _maxLength,
-                EventKinds.IsTerminal(kind) ? "1" : "0", _ttlMs, token],
-            cancellationToken), cancellationToken).ConfigureAwait(false);
-        long seq = reply[0].AsInt64();
-        if (seq < 0) throw new StaleAttemptException(taskId, attempt, (int)reply[1].AsInt64());
+                terminal ? "1" : "0", _ttlMs, token, _seenSeq.GetValueOrDefault(taskId)]), cancellationToken).ConfigureAwait(false))!;
+        long seq = (long)reply[0];
+        if (seq < 0) throw new StaleAttemptException(taskId, attempt, (int)reply[1]);
+        Remember(taskId, seq, terminal);
         return new AgentEvent
         {
-            TaskId = taskId, ThreadId = threadId, Seq = seq, Id = reply[1].AsString()!, Kind = kind, Ts = ts,
+            TaskId = taskId, ThreadId = threadId, Seq = seq, Id = (string)reply[1]!, Kind = kind, Ts = ts,
             Data = data.ValueKind == JsonValueKind.Undefined ? default : data.Clone(),
         };
+    }
+
+    private void Remember(string taskId, long seq, bool terminal)
+    {
+        if (terminal)
+        {
+            _seenSeq.TryRemove(taskId, out _);
+            return;
+        }
+        // Bounded: a process that appends to more tasks than this at once forgets them all, which
+        // only turns the loss check off for their next append.
+        if (_seenSeq.Count >= MaxRememberedTasks) _seenSeq.Clear();
+        _seenSeq.AddOrUpdate(taskId, seq, (_, old) => Math.Max(old, seq));
     }
 
     /// <inheritdoc />
@@ -66,36 +88,38 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
         string start = after == StreamId.Zero ? "-" : "(" + after;
-        var entries = await _redis.XRangeAsync(_keys.Events(taskId), start, "+", maxCount, cancellationToken).ConfigureAwait(false);
-        var events = new AgentEvent[entries.Count];
-        for (int i = 0; i < entries.Count; i++) events[i] = ToEvent(taskId, entries[i]);
+        var entries = await _db.StreamRangeAsync(_keys.Events(taskId), start, "+", maxCount).ConfigureAwait(false);
+        var events = new AgentEvent[entries.Length];
+        for (int i = 0; i < entries.Length; i++) events[i] = ToEvent(taskId, entries[i]);
         return events;
     }
 
     /// <inheritdoc />
     public async ValueTask<EventStreamInfo?> GetInfoAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var reply = await _redis.EvaluateAsync(RedisScripts.StreamInfo, [_keys.Events(taskId), _keys.EventsMeta(taskId)], null,
-            cancellationToken).ConfigureAwait(false);
-        if (reply.IsNull || reply.Count < 8) return null; // Lua false arrives as nil
-        var firstId = StreamId.Parse(reply[1].AsString()!);
-        var deleted = StreamId.Parse(reply[4].AsString()!);
+        var result = await _db.ScriptEvaluateAsync(RedisScripts.StreamInfo, [_keys.Events(taskId), _keys.EventsMeta(taskId)])
+            .ConfigureAwait(false);
+        if (result.IsNull || result.Resp2Type != ResultType.Array) return null; // Lua false arrives as nil
+        var reply = (RedisResult[])result!;
+        if (reply.Length < 8) return null;
+        var firstId = StreamId.Parse((string)reply[1]!);
+        var deleted = StreamId.Parse((string)reply[4]!);
         // Trimmed entries all lie below the first retained one; the greatest of them is at most
         // the id just before it, and a cursor at or above that has lost nothing. (Conservative:
         // a cursor on the very last trimmed entry may be told it was not recovered.)
-        if (long.Parse(reply[7].AsString()!, CultureInfo.InvariantCulture) > 1)
+        if (long.Parse((string)reply[7]!, CultureInfo.InvariantCulture) > 1)
         {
             var beforeFirst = firstId.N > 0 ? firstId with { N = firstId.N - 1 } : new StreamId(firstId.Ms - 1, long.MaxValue);
             if (beforeFirst > deleted) deleted = beforeFirst;
         }
         return new EventStreamInfo(
-            Epoch: StreamId.Parse(reply[0].AsString()!),
+            Epoch: StreamId.Parse((string)reply[0]!),
             FirstId: firstId,
-            LastId: StreamId.Parse(reply[2].AsString()!),
-            LastSeq: long.Parse(reply[3].AsString()!, CultureInfo.InvariantCulture),
+            LastId: StreamId.Parse((string)reply[2]!),
+            LastSeq: long.Parse((string)reply[3]!, CultureInfo.InvariantCulture),
             MaxDeletedId: deleted,
-            Length: reply[5].AsInt64(),
-            Terminal: reply[6].AsString() == "1");
+            Length: (long)reply[5],
+            Terminal: (string)reply[6]! == "1");
     }
 
     /// <inheritdoc />
@@ -114,53 +138,51 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    private static AgentEvent ToEvent(string taskId, RedisStreamEntry entry)
+    private static AgentEvent ToEvent(string taskId, StreamEntry entry)
     {
-        var data = entry["data"];
         JsonElement element = default;
-        if (data is { } bytes)
+        var data = entry["data"];
+        if (!data.IsNull)
         {
-            using var doc = JsonDocument.Parse(bytes);
+            using var doc = JsonDocument.Parse((ReadOnlyMemory<byte>)data);
             element = doc.RootElement.ValueKind == JsonValueKind.Null ? default : doc.RootElement.Clone();
         }
         return new AgentEvent
         {
             TaskId = taskId,
-            ThreadId = entry.GetString("thread") ?? "",
-            Seq = long.Parse(entry.GetString("seq")!, CultureInfo.InvariantCulture),
-            Id = entry.Id,
-            Kind = entry.GetString("kind")!,
-            Ts = double.Parse(entry.GetString("ts")!, CultureInfo.InvariantCulture),
+            ThreadId = (string?)entry["thread"] ?? "",
+            Seq = (long)entry["seq"],
+            Id = (string)entry.Id!,
+            Kind = (string)entry["kind"]!,
+            Ts = double.Parse((string)entry["ts"]!, CultureInfo.InvariantCulture),
             Data = element,
         };
     }
 
-    private void OnMessagesMayHaveBeenLost(IReadOnlyList<string> channels)
+    // A subscriber connection that failed or came back may have dropped messages: every feed
+    // heals from its stream (cheap: a read from each listener's last id).
+    private void OnConnectionChanged(object? sender, ConnectionFailedEventArgs e)
     {
-        var lost = channels.Count == 0 ? null : new HashSet<string>(channels, StringComparer.Ordinal);
-        foreach (var feed in _feeds.Values)
-        {
-            if (lost is null || lost.Contains(feed.Channel)) feed.NotifyMissed();
-        }
+        foreach (var feed in _feeds.Values) feed.NotifyMissed();
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public void Dispose()
     {
-        _redis.Subscriber.MessagesMayHaveBeenLost -= OnMessagesMayHaveBeenLost;
-        return ValueTask.CompletedTask;
+        _redis.ConnectionFailed -= OnConnectionChanged;
+        _redis.ConnectionRestored -= OnConnectionChanged;
     }
 
     [LoggerMessage(EventId = 40, EventName = "LiveEventUnreadable", Level = LogLevel.Warning,
         Message = "A live event on {Channel} could not be read; its listeners will heal from the stream.")]
     private static partial void LogUnreadable(ILogger logger, Exception exception, string channel);
 
-    /// <summary>One pub/sub subscription shared by every listener of a task on this process.</summary>
+    /// <summary>One sharded subscription shared by every listener of a task on this process.</summary>
     private sealed class LiveFeed(RedisEventLog log, string taskId)
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private IEventListener[] _listeners = [];
-        private IAsyncDisposable? _subscription;
+        private ChannelMessageQueue? _queue;
         private bool _closed;
 
         public string Channel { get; } = log._keys.LiveChannel(taskId);
@@ -171,7 +193,13 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
             try
             {
                 if (_closed) return false;
-                _subscription ??= await log._redis.Subscriber.SubscribeAsync(Channel, OnMessageAsync, ct).ConfigureAwait(false);
+                if (_queue is null)
+                {
+                    // A ChannelMessageQueue hands messages over one at a time, in the order Redis
+                    // sent them: a task's events reach its listeners in seq order.
+                    _queue = await log._redis.GetSubscriber().SubscribeAsync(RedisChannel.Sharded(Channel)).ConfigureAwait(false);
+                    _queue.OnMessage(OnMessage);
+                }
                 _listeners = [.. _listeners, listener];
                 return true;
             }
@@ -183,7 +211,7 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
 
         public async ValueTask RemoveAsync(IEventListener listener)
         {
-            IAsyncDisposable? toClose = null;
+            ChannelMessageQueue? toClose = null;
             await _gate.WaitAsync().ConfigureAwait(false);
             try
             {
@@ -191,7 +219,7 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
                 if (_listeners.Length == 0 && !_closed)
                 {
                     _closed = true;
-                    toClose = _subscription;
+                    toClose = _queue;
                     log._feeds.TryRemove(new KeyValuePair<string, LiveFeed>(taskId, this));
                 }
             }
@@ -199,7 +227,16 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
             {
                 _gate.Release();
             }
-            if (toClose is not null) await toClose.DisposeAsync().ConfigureAwait(false);
+            if (toClose is null) return;
+            try
+            {
+                await toClose.UnsubscribeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisRetry.IsTransient(ex))
+            {
+                // Disconnected: the subscription is gone with the connection, and the
+                // multiplexer does not restore one that was unsubscribed.
+            }
         }
 
         public void NotifyMissed()
@@ -207,22 +244,21 @@ public sealed partial class RedisEventLog : IEventLog, IAsyncDisposable
             foreach (var l in Volatile.Read(ref _listeners)) l.OnMissed();
         }
 
-        private ValueTask OnMessageAsync(string channel, ReadOnlyMemory<byte> message)
+        private void OnMessage(ChannelMessage message)
         {
             AgentEvent? ev;
             try
             {
-                ev = JsonSerializer.Deserialize(message.Span, ContractsJsonContext.Default.AgentEvent);
+                ev = JsonSerializer.Deserialize((ReadOnlySpan<byte>)(byte[])message.Message!, ContractsJsonContext.Default.AgentEvent);
             }
             catch (JsonException ex)
             {
-                LogUnreadable(log._logger, ex, channel);
+                LogUnreadable(log._logger, ex, Channel);
                 NotifyMissed();
-                return ValueTask.CompletedTask;
+                return;
             }
-            if (ev is null) return ValueTask.CompletedTask;
+            if (ev is null) return;
             foreach (var l in Volatile.Read(ref _listeners)) l.OnEvent(ev);
-            return ValueTask.CompletedTask;
         }
     }
 

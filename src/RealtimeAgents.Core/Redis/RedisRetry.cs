@@ -1,18 +1,19 @@
-using RealtimeAgents.Redis;
+using StackExchange.Redis;
 
 namespace RealtimeAgents.Core.Redis;
 
 /// <summary>
 /// Retries an idempotent Redis operation through a short outage (a restart, a failover): the
-/// client reconnects by itself, but a command in flight when the connection dropped fails and
-/// its effect is unknown, and a restarted server answers <c>-LOADING</c> until it has read its
-/// data back. Only operations that are safe to repeat go through here.
+/// multiplexer reconnects by itself, but a command in flight when the connection dropped fails
+/// and its effect is unknown, a restarted server answers <c>-LOADING</c> until it has read its
+/// data back, and a cluster answers <c>-CLUSTERDOWN</c> / <c>-TRYAGAIN</c> while a replica is
+/// being promoted. Only operations that are safe to repeat go through here.
 /// </summary>
 internal static class RedisRetry
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(15);
 
-    public static async ValueTask<T> RunAsync<T>(Func<ValueTask<T>> operation, CancellationToken ct)
+    public static async Task<T> RunAsync<T>(Func<Task<T>> operation, CancellationToken ct)
     {
         var started = DateTime.UtcNow;
         for (int attempt = 0; ; attempt++)
@@ -28,6 +29,18 @@ internal static class RedisRetry
         }
     }
 
-    private static bool IsTransient(Exception ex) =>
-        ex is RedisConnectionException or RedisTimeoutException or RedisServerException { Prefix: "LOADING" };
+    public static Task RunAsync(Func<Task> operation, CancellationToken ct) =>
+        RunAsync(async () => { await operation().ConfigureAwait(false); return true; }, ct);
+
+    /// <summary>Whether <paramref name="ex"/> says Redis is (for now) out of reach rather than that the command is wrong.</summary>
+    public static bool IsTransient(Exception ex) => ex switch
+    {
+        RedisConnectionException or RedisTimeoutException => true,
+        RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+            || server.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+            || server.Message.StartsWith("READONLY", StringComparison.Ordinal),
+        _ => false,
+    };
 }

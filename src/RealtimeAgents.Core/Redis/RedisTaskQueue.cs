@@ -1,94 +1,177 @@
 using Microsoft.Extensions.Options;
-using RealtimeAgents.Redis;
+using StackExchange.Redis;
 
 namespace RealtimeAgents.Core.Redis;
 
 /// <summary>
 /// The task queue as a Redis Stream with a consumer group. A dequeue first reclaims an entry
 /// whose holder has been silent past the visibility timeout (XAUTOCLAIM, which counts the
-/// delivery, so the attempt is XPENDING's delivery count), else waits for a new one with a
-/// blocking XREADGROUP on a dedicated connection. A heartbeat resets the entry's idle time only
-/// while the caller still holds it; completing acknowledges and deletes the entry; releasing
-/// marks it idle past the timeout so the next dequeue anywhere takes it.
+/// delivery, so the attempt is XPENDING's delivery count), else reads a new one (XREADGROUP). A
+/// heartbeat resets the entry's idle time only while the caller still holds it; completing
+/// acknowledges and deletes the entry; releasing marks it idle past the timeout so the next
+/// dequeue anywhere takes it.
 /// </summary>
-public sealed class RedisTaskQueue(RedisClient redis, RedisKeys keys, IOptions<TaskQueueOptions> options) : ITaskQueue
+/// <remarks>
+/// Waiting without blocking: StackExchange.Redis multiplexes every caller over one connection, so
+/// it does not run blocking commands such as <c>XREADGROUP BLOCK</c> (one would stall everybody's
+/// commands behind it). Instead enqueue.lua publishes on a sharded wake-up channel in the queue's
+/// slot in the same step as its XADD, and an idle dequeue reads (non-blocking), then waits for
+/// that wake-up: a new task is picked up one pub/sub hop after it was added, with no polling
+/// while the queue is quiet. A wake-up can be lost (the subscriber reconnecting), so a wait
+/// never outlasts the caller's <c>maxWait</c>; the worker then dequeues again, which is also
+/// when it looks for entries to reclaim. Every idle worker is woken and all but one read
+/// nothing: one cheap XREADGROUP per worker per task, not a herd worth avoiding at these rates.
+/// </remarks>
+public sealed class RedisTaskQueue : ITaskQueue, IDisposable
 {
-    private readonly long _visibilityMs = (long)options.Value.VisibilityTimeout.TotalMilliseconds;
+    private readonly IConnectionMultiplexer _redis;
+    private readonly IDatabase _db;
+    private readonly RedisKeys _keys;
+    private readonly long _visibilityMs;
+    private readonly SemaphoreSlim _wakeGate = new(1, 1);
+    private ChannelMessageQueue? _wake;
+    private TaskCompletionSource _wakeSignal = NewSignal();
     private volatile bool _groupReady;
+
+    /// <summary>Creates the queue over a multiplexer.</summary>
+    public RedisTaskQueue(IConnectionMultiplexer redis, RedisKeys keys, IOptions<TaskQueueOptions> options)
+    {
+        _redis = redis;
+        _db = redis.GetDatabase();
+        _keys = keys;
+        _visibilityMs = (long)options.Value.VisibilityTimeout.TotalMilliseconds;
+        // After a reconnect a wake-up may have been missed: look again.
+        _redis.ConnectionRestored += OnConnectionRestored;
+    }
 
     /// <inheritdoc />
     public async ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
-        await redis.XAddAsync(keys.Queue, [new("task", taskId)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureGroupAsync().ConfigureAwait(false);
+        await _db.ScriptEvaluateAsync(RedisScripts.Enqueue, [_keys.Queue], [_keys.QueueWake, taskId]).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<TaskLease?> DequeueAsync(string consumer, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
-        await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureGroupAsync().ConfigureAwait(false);
+        await EnsureWakeSubscriptionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await TakeAsync(consumer, maxWait, cancellationToken).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow + maxWait;
+            while (true)
+            {
+                // Take the signal before reading: a wake-up that arrives after an empty read
+                // completes this one, so it cannot slip between the read and the wait.
+                var signal = Volatile.Read(ref _wakeSignal).Task;
+                if (await TakeAsync(consumer).ConfigureAwait(false) is { } lease) return lease;
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return null;
+                try
+                {
+                    await signal.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return null;
+                }
+            }
         }
-        catch (RedisServerException ex) when (ex.Prefix == "NOGROUP")
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
         {
             // The queue was lost (a Redis without persistence restarted): make it again.
             _groupReady = false;
-            await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
+            await EnsureGroupAsync().ConfigureAwait(false);
             return null;
         }
     }
 
-    private async ValueTask<TaskLease?> TakeAsync(string consumer, TimeSpan maxWait, CancellationToken ct)
+    private async Task<TaskLease?> TakeAsync(string consumer)
     {
-        var claim = await redis.XAutoClaimAsync(keys.Queue, RedisKeys.QueueGroup, consumer, _visibilityMs, "0-0", 1,
-            cancellationToken: ct).ConfigureAwait(false);
-        foreach (var entry in claim.Claimed)
+        var claim = await _db.StreamAutoClaimAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, _visibilityMs, "0-0", 1)
+            .ConfigureAwait(false);
+        foreach (var entry in claim.ClaimedEntries)
         {
-            if (entry.IsDeleted || entry.GetString("task") is not { } claimedTask)
+            if (entry.IsNull || entry["task"] is { IsNull: true })
             {
-                await redis.XAckAsync(keys.Queue, RedisKeys.QueueGroup, entry.Id, ct).ConfigureAwait(false);
+                await _db.StreamAcknowledgeAsync(_keys.Queue, RedisKeys.QueueGroup, entry.Id).ConfigureAwait(false);
                 continue;
             }
-            var pending = await redis.XPendingRangeAsync(keys.Queue, RedisKeys.QueueGroup, 1, entry.Id, entry.Id,
-                cancellationToken: ct).ConfigureAwait(false);
-            int deliveries = pending.Count > 0 ? (int)pending[0].DeliveryCount : 2;
-            return new TaskLease(claimedTask, entry.Id, deliveries, consumer);
+            var pending = await _db.StreamPendingMessagesAsync(_keys.Queue, RedisKeys.QueueGroup, 1, RedisValue.Null, entry.Id, entry.Id)
+                .ConfigureAwait(false);
+            int deliveries = pending.Length > 0 ? pending[0].DeliveryCount : 2;
+            return new TaskLease((string)entry["task"]!, (string)entry.Id!, deliveries, consumer);
         }
-        int blockMs = (int)Math.Clamp(maxWait.TotalMilliseconds, 1, int.MaxValue);
-        var fresh = await redis.XReadGroupBlockingAsync(RedisKeys.QueueGroup, consumer, keys.Queue, ">", 1, blockMs,
-            cancellationToken: ct).ConfigureAwait(false);
+        var fresh = await _db.StreamReadGroupAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, StreamPosition.NewMessages, 1)
+            .ConfigureAwait(false);
         foreach (var entry in fresh)
         {
-            if (entry.GetString("task") is { } taskId) return new TaskLease(taskId, entry.Id, 1, consumer);
-            await redis.XAckAsync(keys.Queue, RedisKeys.QueueGroup, entry.Id, ct).ConfigureAwait(false);
+            if (entry["task"] is { IsNull: false } task) return new TaskLease((string)task!, (string)entry.Id!, 1, consumer);
+            await _db.StreamAcknowledgeAsync(_keys.Queue, RedisKeys.QueueGroup, entry.Id).ConfigureAwait(false);
         }
         return null;
     }
 
     /// <inheritdoc />
     public async ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default) =>
-        await redis.EvaluateAsync(RedisScripts.RenewLease, [keys.Queue], [RedisKeys.QueueGroup, lease.LeaseId, lease.Consumer],
-            cancellationToken).ConfigureAwait(false);
+        await _db.ScriptEvaluateAsync(RedisScripts.RenewLease, [_keys.Queue], [RedisKeys.QueueGroup, lease.LeaseId, lease.Consumer])
+            .ConfigureAwait(false);
 
     /// <inheritdoc />
     public async ValueTask CompleteAsync(TaskLease lease, CancellationToken cancellationToken = default)
     {
-        await RedisRetry.RunAsync(() => redis.XAckAsync(keys.Queue, RedisKeys.QueueGroup, lease.LeaseId, cancellationToken), cancellationToken)
+        await RedisRetry.RunAsync(() => _db.StreamAcknowledgeAsync(_keys.Queue, RedisKeys.QueueGroup, lease.LeaseId), cancellationToken)
             .ConfigureAwait(false);
-        await RedisRetry.RunAsync(() => redis.XDelAsync(keys.Queue, lease.LeaseId, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await RedisRetry.RunAsync(() => _db.StreamDeleteAsync(_keys.Queue, [lease.LeaseId]), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default) =>
-        await redis.ExecuteAsync("XCLAIM", [keys.Queue, RedisKeys.QueueGroup, lease.Consumer, 0, lease.LeaseId,
-            "IDLE", _visibilityMs + 1000, "JUSTID"], cancellationToken).ConfigureAwait(false);
+        // XCLAIM with IDLE has no typed API: the key is passed as a RedisKey so a cluster routes it.
+        await _db.ExecuteAsync("XCLAIM", [(RedisKey)_keys.Queue, RedisKeys.QueueGroup, lease.Consumer, 0, lease.LeaseId,
+            "IDLE", _visibilityMs + 1000, "JUSTID"]).ConfigureAwait(false);
 
-    private async ValueTask EnsureGroupAsync(CancellationToken ct)
+    private async Task EnsureGroupAsync()
     {
         if (_groupReady) return;
-        await redis.XGroupCreateAsync(keys.Queue, RedisKeys.QueueGroup, "0", createStream: true, cancellationToken: ct).ConfigureAwait(false);
+        try
+        {
+            await _db.StreamCreateConsumerGroupAsync(_keys.Queue, RedisKeys.QueueGroup, "0", createStream: true).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+        }
         _groupReady = true;
+    }
+
+    private async Task EnsureWakeSubscriptionAsync(CancellationToken ct)
+    {
+        if (Volatile.Read(ref _wake) is not null) return;
+        await _wakeGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_wake is not null) return;
+            var queue = await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Sharded(_keys.QueueWake)).ConfigureAwait(false);
+            queue.OnMessage(_ => Wake());
+            Volatile.Write(ref _wake, queue);
+        }
+        finally
+        {
+            _wakeGate.Release();
+        }
+    }
+
+    private void Wake() => Interlocked.Exchange(ref _wakeSignal, NewSignal()).TrySetResult();
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => Wake();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _redis.ConnectionRestored -= OnConnectionRestored;
+        _wake?.Unsubscribe(CommandFlags.FireAndForget);
+        _wakeGate.Dispose();
     }
 }

@@ -4,108 +4,130 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
-using RealtimeAgents.Redis;
+using StackExchange.Redis;
 
 namespace RealtimeAgents.Core.Redis;
 
 /// <summary>
-/// Task and thread metadata on Redis: a hash per task, a hash and a list per thread, and a
-/// string per idempotency key, written by create_task.lua / update_task.lua so each change is
-/// atomic. An ended task's hash expires with its stream; a thread lives for ThreadTtl after its
-/// latest task.
+/// Task and thread metadata on Redis: a hash per task, a hash and a list per thread, and the
+/// owner's idempotency keys, active tasks and threads. Each step is one script in one slot, so
+/// it runs on a Redis Cluster (see <see cref="RedisKeys"/>). An ended task's hash expires with
+/// its stream; a thread lives for ThreadTtl after its latest task.
 /// </summary>
-public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<RedisStoreOptions> storeOptions,
+public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys, IOptions<RedisStoreOptions> storeOptions,
     IOptions<EventLogOptions> logOptions) : ITaskStore
 {
-    private readonly string _threadTtlMs = Ms(storeOptions.Value.ThreadTtl);
-    private readonly string _idempotencyTtlMs = Ms(storeOptions.Value.IdempotencyTtl);
-    private readonly string _endedTtlMs = Ms(logOptions.Value.TerminalTtl);
+    private readonly IDatabase _db = redis.GetDatabase();
+    private readonly long _threadTtlMs = Ms(storeOptions.Value.ThreadTtl);
+    private readonly long _idempotencyTtlMs = Ms(storeOptions.Value.IdempotencyTtl);
+    private readonly long _endedTtlMs = Ms(logOptions.Value.TerminalTtl);
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Creates a task in three single-slot steps, ordered so that a crash between two of them
+    /// leaves nothing a reader can trip over: (1) the task's record, with the thread's TTL, which
+    /// nothing points at yet; (2) the owner's reservation: idempotency and limits, atomically
+    /// (a refusal or an earlier task for the key deletes the record of step 1); (3) the thread's
+    /// list. A crash after (1) leaves a record that expires; after (2) a task that is not in its
+    /// thread's list and was never queued, found again by its idempotency key.
+    /// </summary>
     public async ValueTask<TaskCreation> CreateAsync(TaskRecord task, OwnerLimits limits = default, CancellationToken cancellationToken = default)
     {
-        string idempotencyKey = task.IdempotencyKey is { } k ? keys.Idempotency(Hash(task.Owner, k)) : "";
-        string owner = OwnerHash(task.Owner);
+        string ownerHash = Hash(task.Owner);
+        // Without an idempotency key the script still gets a key in the owner's slot (unused), so
+        // a cluster routes it with the owner's other keys.
+        RedisKey idempotencyKey = keys.Idempotency(ownerHash, task.IdempotencyKey is { } k ? Hash(task.Owner + "\n" + k) : "none");
+        RedisKey taskKey = keys.Task(task.TaskId);
         for (int attempt = 0; ; attempt++)
         {
-            var args = new List<RedisArg>
+            bool newThread = !await _db.KeyExistsAsync(keys.Thread(task.ThreadId)).ConfigureAwait(false);
+            var record = Fields(task);
+            var written = _db.CreateTransaction();
+            _ = written.HashSetAsync(taskKey, record);
+            _ = written.KeyExpireAsync(taskKey, TimeSpan.FromMilliseconds(_threadTtlMs));
+            await written.ExecuteAsync().ConfigureAwait(false);
+
+            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisScripts.ReserveTask,
+                [idempotencyKey, keys.OwnerActiveTasks(ownerHash), keys.OwnerThreads(ownerHash)],
+                [task.TaskId, task.ThreadId, newThread ? "1" : "0", _threadTtlMs, _idempotencyTtlMs,
+                    limits.MaxActiveTasks, limits.MaxThreads, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                    TaskStates.IsTerminal(task.Status) ? "0" : "1", task.IdempotencyKey is null ? "0" : "1"]).ConfigureAwait(false))!;
+            long outcome = (long)reply[0];
+            if (outcome == 1)
             {
-                task.TaskId, task.Owner, task.Agent, SharesJson(task.Shares), _threadTtlMs, _idempotencyTtlMs,
-                limits.MaxActiveTasks, limits.MaxThreads, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-                TaskStates.IsTerminal(task.Status) ? "0" : "1", task.ThreadId,
-            };
-            AddFields(args, task);
-            var reply = await redis.EvaluateAsync(RedisScripts.CreateTask,
-                [keys.Task(task.TaskId), keys.Thread(task.ThreadId), keys.ThreadTasks(task.ThreadId), idempotencyKey,
-                 keys.OwnerActiveTasks(owner), keys.OwnerThreads(owner)], args,
-                cancellationToken).ConfigureAwait(false);
-            long outcome = reply[0].AsInt64();
-            if (outcome == 1) return new TaskCreation(task, Created: true);
+                await _db.ScriptEvaluateAsync(RedisScripts.AddToThread, [keys.Thread(task.ThreadId), keys.ThreadTasks(task.ThreadId)],
+                    [task.TaskId, task.Owner, task.Agent, SharesJson(task.Shares), _threadTtlMs]).ConfigureAwait(false);
+                return new TaskCreation(task, Created: true);
+            }
+            await _db.KeyDeleteAsync(taskKey).ConfigureAwait(false);
             if (outcome == 2)
             {
                 return new TaskCreation(task, Created: false,
-                    reply[1].AsString() == "threads" ? CreationRefusal.TooManyThreads : CreationRefusal.TooManyActiveTasks);
+                    (string)reply[1]! == "threads" ? CreationRefusal.TooManyThreads : CreationRefusal.TooManyActiveTasks);
             }
-            string existingId = reply[1].AsString()!;
+            string existingId = (string)reply[1]!;
             if (await GetAsync(existingId, cancellationToken).ConfigureAwait(false) is { } existing)
             {
                 return new TaskCreation(existing, Created: false);
             }
             // The key outlived its task (the task expired): forget the key and create anew.
             if (attempt > 0) throw new InvalidOperationException($"idempotency key of task {existingId} keeps pointing at nothing");
-            await redis.DelAsync(idempotencyKey, cancellationToken).ConfigureAwait(false);
+            await _db.KeyDeleteAsync(idempotencyKey).ConfigureAwait(false);
         }
     }
 
     /// <inheritdoc />
     public async ValueTask<TaskRecord?> GetAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var fields = await redis.HGetAllAsync(keys.Task(taskId), cancellationToken).ConfigureAwait(false);
-        return fields.Count == 0 ? null : FromHash(fields);
+        var fields = await _db.HashGetAllAsync(keys.Task(taskId)).ConfigureAwait(false);
+        return fields.Length == 0 ? null : FromHash(fields.ToDictionary(f => (string)f.Name!, f => (string)f.Value!, StringComparer.Ordinal));
     }
 
     /// <inheritdoc />
     public async ValueTask<TaskRecord?> UpdateAsync(string taskId, TaskUpdate update, CancellationToken cancellationToken = default)
     {
         bool ended = update.Status is { } s && TaskStates.IsTerminal(s);
-        // An ended task leaves its owner's active set in the same script; the owner names that key.
-        string activeKey = "";
-        if (ended && await redis.ExecuteAsync("HGET", [keys.Task(taskId), "owner"], cancellationToken).ConfigureAwait(false) is
-            { IsNull: false } owner)
-        {
-            activeKey = keys.OwnerActiveTasks(OwnerHash(owner.AsString()!));
-        }
-        var args = new List<RedisArg> { _endedTtlMs, ended ? "1" : "0", taskId };
+        var args = new List<RedisValue> { _endedTtlMs, ended ? "1" : "0" };
         if (update.Status is { } status) { args.Add("status"); args.Add(status); }
         if (update.Attempt is { } attempt) { args.Add("attempt"); args.Add(attempt); }
         if (update.StartedAt is { } started) { args.Add("startedAt"); args.Add(started); }
         if (update.EndedAt is { } endedAt) { args.Add("endedAt"); args.Add(endedAt); }
-        var reply = await RedisRetry.RunAsync(() => redis.EvaluateAsync(RedisScripts.UpdateTask, [keys.Task(taskId), activeKey], args, cancellationToken),
+        var result = await RedisRetry.RunAsync(() => _db.ScriptEvaluateAsync(RedisScripts.UpdateTask, [keys.Task(taskId)], [.. args]),
             cancellationToken).ConfigureAwait(false);
-        if (reply.IsNull || reply.Count == 0) return null;
+        if (result.IsNull || result.Length == 0) return null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, value) in reply.AsPairs()) fields[name.AsString()!] = value.AsString()!;
-        return FromHash(fields);
+        var pairs = (RedisResult[])result!;
+        for (int i = 0; i + 1 < pairs.Length; i += 2) fields[(string)pairs[i]!] = (string)pairs[i + 1]!;
+        var record = FromHash(fields);
+        // The owner's active set is in the owner's slot: a second step (ZREM is safe to repeat).
+        if (ended)
+        {
+            await RedisRetry.RunAsync(() => _db.SortedSetRemoveAsync(keys.OwnerActiveTasks(Hash(record.Owner)), taskId), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        return record;
     }
 
     /// <inheritdoc />
     public async ValueTask<ThreadRecord?> GetThreadAsync(string threadId, CancellationToken cancellationToken = default)
     {
-        var thread = await redis.HGetAllAsync(keys.Thread(threadId), cancellationToken).ConfigureAwait(false);
+        // Both keys are in the thread's slot: one round trip.
+        var batch = _db.CreateBatch();
+        var threadTask = batch.HashGetAllAsync(keys.Thread(threadId));
+        var listTask = batch.ListRangeAsync(keys.ThreadTasks(threadId));
+        batch.Execute();
+        var thread = (await threadTask.ConfigureAwait(false)).ToDictionary(f => (string)f.Name!, f => (string?)f.Value, StringComparer.Ordinal);
+        var list = await listTask.ConfigureAwait(false);
         if (thread.Count == 0) return null;
-        var list = await redis.ExecuteAsync("LRANGE", [keys.ThreadTasks(threadId), 0, -1], cancellationToken).ConfigureAwait(false);
-        var ids = list.Elements.Select(e => e.AsString()!).ToList();
-        return new ThreadRecord(threadId, thread.GetValueOrDefault("owner", ""), thread.GetValueOrDefault("agent", ""), ids,
-            SharesFrom(thread.GetValueOrDefault("shares")));
+        return new ThreadRecord(threadId, thread.GetValueOrDefault("owner") ?? "", thread.GetValueOrDefault("agent") ?? "",
+            [.. list.Select(e => (string)e!)], SharesFrom(thread.GetValueOrDefault("shares")));
     }
 
-    private static void AddFields(List<RedisArg> args, TaskRecord t)
+    private static HashEntry[] Fields(TaskRecord t)
     {
+        var fields = new List<HashEntry>(13);
         void Add(string name, string? value)
         {
-            if (value is null) return;
-            args.Add(name);
-            args.Add(value);
+            if (value is not null) fields.Add(new HashEntry(name, value));
         }
         Add("taskId", t.TaskId);
         Add("threadId", t.ThreadId);
@@ -120,9 +142,10 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
         Add("endedAt", t.EndedAt?.ToString(CultureInfo.InvariantCulture));
         Add("idempotencyKey", t.IdempotencyKey);
         if (t.Shares.Count > 0) Add("shares", SharesJson(t.Shares));
+        return [.. fields];
     }
 
-    private static TaskRecord FromHash(IReadOnlyDictionary<string, string> f) => new()
+    private static TaskRecord FromHash(Dictionary<string, string> f) => new()
     {
         TaskId = f["taskId"],
         ThreadId = f["threadId"],
@@ -147,11 +170,8 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
             ? TaskShares.None
             : new TaskShares(JsonSerializer.Deserialize(json, ContractsJsonContext.Default.IReadOnlyListTaskShare) ?? []);
 
-    private static string Hash(string owner, string key) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(owner + "\n" + key)));
+    // Owners and idempotency keys are free text: hashed before they become part of a key.
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    private static string OwnerHash(string owner) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(owner)));
-
-    private static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+    private static long Ms(TimeSpan t) => (long)t.TotalMilliseconds;
 }

@@ -3,12 +3,12 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using RealtimeAgents.Contracts;
-using RealtimeAgents.Server.Backplane;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 
 namespace RealtimeAgents.Server.Hubs;
 
 /// <summary>
-/// The node's lifetime manager (in-memory or our Redis backplane) with one addition: it knows
+/// The node's lifetime manager (in-memory or the official Redis backplane) with one addition: it knows
 /// this node's connections, so task events can be written to them directly as messages
 /// serialized once for every local subscriber (see <see cref="EventMessages"/>). Everything
 /// else is passed through unchanged.
@@ -85,7 +85,7 @@ public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManage
 public sealed class LocalDefaultHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner)
     : LocalConnectionsHubLifetimeManager<THub>(inner) where THub : Hub;
 
-/// <summary>Redis mode: our backplane, with local connections known.</summary>
+/// <summary>Redis mode: the official Redis backplane, with local connections known.</summary>
 public sealed class LocalRedisHubLifetimeManager<THub>(RedisHubLifetimeManager<THub> inner)
     : LocalConnectionsHubLifetimeManager<THub>(inner) where THub : Hub;
 

@@ -1,8 +1,9 @@
 -- Appends one event to a task's stream, atomically (see IEventLog for the guarantees).
--- KEYS[1] stream, KEYS[2] meta hash
--- ARGV[1] live channel, ARGV[2] task id, ARGV[3] thread id, ARGV[4] kind, ARGV[5] data (JSON),
--- ARGV[6] ts, ARGV[7] attempt (0 = not fenced), ARGV[8] max length, ARGV[9] "1" if terminal,
--- ARGV[10] TTL in ms after a terminal event, ARGV[11] the caller's token for this append
+-- KEYS[1] stream, KEYS[2] meta hash (one slot: both carry the task's hash tag)
+-- ARGV[1] live channel (sharded, same slot), ARGV[2] task id, ARGV[3] thread id, ARGV[4] kind,
+-- ARGV[5] data (JSON), ARGV[6] ts, ARGV[7] attempt (0 = not fenced), ARGV[8] max length,
+-- ARGV[9] "1" if terminal, ARGV[10] TTL in ms after a terminal event, ARGV[11] the caller's token
+-- for this append, ARGV[12] the highest seq the caller has seen this stream hand out (0 = none)
 -- Returns {seq, id}, or {-1, fence} when the attempt is below the stream's fence.
 -- The token makes a retry idempotent: a writer whose connection dropped before the reply
 -- sends the same append again, and gets the first one's result instead of a second event.
@@ -21,17 +22,31 @@ if attempt > 0 then
   end
 end
 
+-- A counter below what the caller already saw handed out means this server lost writes: a
+-- replica promoted before it had the newest appends, or a restart without them. Those seqs were
+-- published and may have been delivered, so they are never handed out again: the counter skips
+-- past them and the stream starts a new epoch, which tells every cursor from before the loss
+-- that the log can no longer replay it (recovered: false) instead of showing it other events.
+local seen = tonumber(ARGV[12])
+local current = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+local regressed = seen > current
+if regressed then
+  redis.call('HSET', KEYS[2], 'seq', seen)
+  redis.call('HINCRBY', KEYS[2], 'regressions', 1)
+end
+
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[8], '*',
   'seq', seq, 'kind', ARGV[4], 'ts', ARGV[6], 'thread', ARGV[3], 'data', ARGV[5])
-if seq == 1 then
-  -- The epoch is the id of the stream's first entry: a recreated stream gets a later one.
+if seq == 1 or regressed then
+  -- The epoch is the id of the stream's first entry (or of the first after a loss): a
+  -- recreated stream gets a later one.
   redis.call('HSET', KEYS[2], 'epoch', id)
 end
 
 -- Ids and kinds are [A-Za-z0-9_.-] (validated before they get here) and data is JSON already,
 -- so the event's JSON is put together without re-encoding the payload.
-redis.call('PUBLISH', ARGV[1], '{"taskId":"' .. ARGV[2] .. '","threadId":"' .. ARGV[3] ..
+redis.call('SPUBLISH', ARGV[1], '{"taskId":"' .. ARGV[2] .. '","threadId":"' .. ARGV[3] ..
   '","seq":' .. seq .. ',"id":"' .. id .. '","kind":"' .. ARGV[4] .. '","ts":' .. ARGV[6] ..
   ',"data":' .. ARGV[5] .. '}')
 
