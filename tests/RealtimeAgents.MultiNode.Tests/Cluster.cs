@@ -25,15 +25,16 @@ public sealed class Cluster : IAsyncDisposable
 
     /// <summary>The Redis nodes: one, or every node of the cluster.</summary>
     public IReadOnlyList<RedisServer> RedisNodes => _redisCluster?.Nodes ?? (_redis is null ? [] : [_redis]);
+    public RedisCluster? RedisCluster => _redisCluster;
     public string RedisConnectionString => _redisCluster?.ConnectionString ?? _redis!.ConnectionString;
     public string Prefix { get; } = RedisServer.UniquePrefix();
 
-    public static async Task<Cluster> StartAsync(int hubs, int workers, bool redisCluster = false)
+    public static async Task<Cluster> StartAsync(int hubs, int workers, bool redisCluster = false, int replicas = 0)
     {
         var c = new Cluster();
         try
         {
-            if (redisCluster) c._redisCluster = await RedisCluster.StartAsync(masters: 3).DefaultTimeout(60_000);
+            if (redisCluster) c._redisCluster = await RedisCluster.StartAsync(masters: 3, replicasPerMaster: replicas).DefaultTimeout(60_000);
             else c._redis = await RedisServer.StartAsync();
             await Task.WhenAll(Enumerable.Range(0, hubs).Select(i => c.StartHubAsync($"hub-{(char)('a' + i)}")));
             await Task.WhenAll(Enumerable.Range(0, workers).Select(i => c.StartWorkerAsync($"worker-{i + 1}")));

@@ -80,7 +80,9 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
             case CursorKind.Live:
                 return (end, true);
             case CursorKind.Start:
-                return info is null || info.MaxDeletedId == StreamId.Zero
+                // Complete from seq 1 only when nothing was trimmed and the epoch began with the
+                // first retained entry (a log that lost appends starts a later epoch).
+                return info is null || (info.MaxDeletedId == StreamId.Zero && info.Epoch <= info.FirstId)
                     ? (new SequenceTracker(StreamId.Zero, 0), true)
                     : (end, false);
             default:

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using StackExchange.Redis;
 
 namespace RealtimeAgents.Server.ScaleOut;
@@ -15,26 +16,11 @@ public static class RedisScaleOut
     public static ISignalRServerBuilder AddRealtimeAgentsRedisBackplane(this ISignalRServerBuilder signalR, string channelPrefix)
     {
         ArgumentNullException.ThrowIfNull(signalR);
-        IServiceProvider? services = null;
-        signalR.AddStackExchangeRedis(o =>
-        {
-            o.Configuration.ChannelPrefix = RedisChannel.Literal(channelPrefix);
-            o.ConnectionFactory = _ => Task.FromResult(
-                SharedMultiplexer.Wrap((services ?? throw new InvalidOperationException("the backplane started before the host"))
-                    .GetRequiredService<IConnectionMultiplexer>()));
-        });
-        // The factory runs on the backplane's first use, after the container is built.
-        signalR.Services.AddSingleton<IStartupFilter>(new CaptureServices(sp => services = sp));
+        signalR.AddStackExchangeRedis(o => o.Configuration.ChannelPrefix = RedisChannel.Literal(channelPrefix));
+        // The backplane connects when it is created, from its options: they hand it the container's multiplexer.
+        signalR.Services.AddOptions<RedisOptions>().Configure<IServiceProvider>((o, services) =>
+            o.ConnectionFactory = _ => Task.FromResult(SharedMultiplexer.Wrap(services.GetRequiredService<IConnectionMultiplexer>())));
         return signalR;
-    }
-
-    private sealed class CaptureServices(Action<IServiceProvider> capture) : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            capture(app.ApplicationServices);
-            next(app);
-        };
     }
 }
 
