@@ -33,6 +33,7 @@ public static class RealtimeAgentsConfiguration
         {
             o.Configuration = redis ?? "";
             o.KeyPrefix = section["RedisKeyPrefix"] ?? o.KeyPrefix;
+            o.TlsCaFile = section["RedisTlsCaFile"];
         });
         return true;
     }

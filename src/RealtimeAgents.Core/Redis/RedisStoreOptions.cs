@@ -18,6 +18,12 @@ public sealed class RedisStoreOptions
     /// <summary>Full StackExchange.Redis options (TLS callbacks, ACL user, Sentinel, cluster endpoints); wins over <see cref="Configuration"/>.</summary>
     public ConfigurationOptions? ConfigurationOptions { get; set; }
 
+    /// <summary>
+    /// A PEM file with the certificate authority that signed the Redis server's TLS certificate,
+    /// for a server whose certificate the machine does not already trust (use with <c>ssl=true</c>).
+    /// </summary>
+    public string? TlsCaFile { get; set; }
+
     /// <summary>Prefix of every key and channel.</summary>
     public string KeyPrefix { get; set; } = "ra:";
 
@@ -41,6 +47,7 @@ public sealed class RedisStoreOptions
         // Keep retrying in the background when Redis is not up yet: the stores wait out short
         // outages (RedisRetry), they do not need the process to die at startup.
         options.AbortOnConnectFail = false;
+        if (!string.IsNullOrEmpty(TlsCaFile)) options.TrustIssuer(TlsCaFile);
         return options;
     }
 }
