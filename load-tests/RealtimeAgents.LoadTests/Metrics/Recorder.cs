@@ -39,7 +39,7 @@ public sealed class Recorder
         var line = _timelines.GetOrAdd(metric, static _ => []);
         lock (line)
         {
-            while (line.Count <= slot) line.Add(new Histogram());
+            while (line.Count <= slot) line.Add(new Histogram(significantDigits: 2));
             line[slot].Record(us);
         }
     }

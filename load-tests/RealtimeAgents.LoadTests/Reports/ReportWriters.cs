@@ -77,7 +77,7 @@ public static class ReportWriters
                 md.Append(CultureInfo.InvariantCulture, $"| `{t.Threshold.Text}` | {(t.Actual is double a ? RunReport.Num(a) : "missing")} | {(t.Passed ? "met" : "**missed**")} |\n");
             }
         }
-        md.Append("\nPercentiles come from a log-linear histogram (error under ")
+        md.Append("\nPercentiles come from HdrHistogram (error under ")
           .Append((Histogram.RelativeError * 100).ToString("0.##", CultureInfo.InvariantCulture))
           .Append("%); the chart is chart.svg.\n");
         return md.ToString();
