@@ -73,7 +73,8 @@ public static partial class RealtimeAgentsServer
         services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
-        services.AddSingleton<ITaskNotifier, HubTaskNotifier>();
+        services.AddSingleton<ThreadWatchers>();
+        services.AddSingleton<ITaskNotifier, ThreadNotices>();
         services.AddHttpSurface(config.GetSection("Http"));
         services.AddRealtimeAgentsAuth(config.GetSection("Auth"), config.GetSection("Limits"));
         configure?.Invoke(builder);

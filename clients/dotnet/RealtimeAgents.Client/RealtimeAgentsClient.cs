@@ -43,6 +43,14 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         {
             if (_threads.TryGetValue(n.ThreadId, out var ch)) ch.Writer.TryWrite(n);
         });
+        // The server stopped the watch (the thread is no longer shared with us, or the token expired).
+        connection.On<ThreadWatchEnded>(HubMethods.ThreadEnded, e =>
+        {
+            if (_threads.TryRemove(e.ThreadId, out var ch))
+            {
+                ch.Writer.TryComplete(new InvalidOperationException($"The server stopped watching thread '{e.ThreadId}': {e.Reason}."));
+            }
+        });
         connection.Reconnected += _ => ResumeAllAsync();
         connection.Closed += OnClosedAsync;
     }
@@ -178,6 +186,13 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         var channel = _threads.GetOrAdd(threadId, _ => Channel.CreateUnbounded<ThreadTaskNotice>());
         var info = await Connection.InvokeAsync<ThreadInfo>(HubMethods.SubscribeThread, threadId, cancellationToken).ConfigureAwait(false);
         return (info, channel.Reader);
+    }
+
+    /// <summary>Stops watching the thread: its reader from <see cref="WatchThreadAsync"/> completes.</summary>
+    public async Task UnwatchThreadAsync(string threadId, CancellationToken cancellationToken = default)
+    {
+        await Connection.InvokeAsync(HubMethods.UnsubscribeThread, threadId, cancellationToken).ConfigureAwait(false);
+        if (_threads.TryRemove(threadId, out var ch)) ch.Writer.TryComplete();
     }
 
     private void OnEvent(AgentEvent ev)

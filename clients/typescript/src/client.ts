@@ -19,6 +19,7 @@ import {
   type TaskInfo,
   type ThreadInfo,
   type ThreadTaskNotice,
+  type ThreadWatchEnded,
   type AgentEvent,
 } from "./contracts.js";
 import { ConnectionClosedError, fromInvocationError } from "./errors.js";
@@ -106,6 +107,11 @@ export class RealtimeAgentsClient {
     });
     this.connection.on(HubMethods.threadTask, (notice: ThreadTaskNotice) => {
       for (const w of this.watches) w.accept(notice);
+    });
+    this.connection.on(HubMethods.threadEnded, (ended: ThreadWatchEnded) => {
+      for (const w of [...this.watches]) {
+        if (w.threadId === ended.threadId) w.fail(new Error(`The server stopped watching thread '${ended.threadId}': ${ended.reason}.`));
+      }
     });
     this.connection.onreconnecting((error) => this.emit({ type: "reconnecting", error }));
     this.connection.onreconnected(() => void this.resumeAll());
@@ -211,7 +217,13 @@ export class RealtimeAgentsClient {
 
   /** The thread's tasks so far, then each new one, as an async iterable. */
   watchThread(threadId: string, options: CallOptions = {}): ThreadWatch {
-    const watch = new ThreadWatch(threadId, () => this.watches.delete(watch), options.signal);
+    const watch = new ThreadWatch(threadId, () => {
+      this.watches.delete(watch);
+      // The server holds one watch per thread and connection: release it with the last local one.
+      if (!this.closed && ![...this.watches].some((w) => w.threadId === threadId)) {
+        void this.invoke<void>(undefined, HubMethods.unsubscribeThread, threadId).catch(() => { /* gone with the connection */ });
+      }
+    }, options.signal);
     this.watches.add(watch);
     void this.invoke<ThreadInfo>(undefined, HubMethods.subscribeThread, threadId).then(
       (info) => watch.load(info), (error) => watch.fail(error as Error));

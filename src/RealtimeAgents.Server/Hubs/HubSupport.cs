@@ -24,14 +24,3 @@ public sealed class ErrorFilter : IHubFilter
         }
     }
 }
-
-/// <summary>Tells a thread's watchers (the SignalR group of the thread) about each new task.</summary>
-public sealed class HubTaskNotifier(IHubContext<AgentHub> hub) : ITaskNotifier
-{
-    /// <summary>The group of a thread's watchers.</summary>
-    public static string ThreadGroup(string threadId) => "thread:" + threadId;
-
-    /// <inheritdoc />
-    public ValueTask TaskCreatedAsync(ThreadTaskNotice notice, CancellationToken cancellationToken) =>
-        new(hub.Clients.Group(ThreadGroup(notice.ThreadId)).SendAsync(HubMethods.ThreadTask, notice, cancellationToken));
-}
