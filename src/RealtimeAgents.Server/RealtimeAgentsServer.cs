@@ -70,6 +70,9 @@ public static partial class RealtimeAgentsServer
         services.RemoveAll(typeof(HubLifetimeManager<>));
         services.AddSingleton(typeof(HubLifetimeManager<>), redisMode ? typeof(LocalRedisHubLifetimeManager<>) : typeof(LocalDefaultHubLifetimeManager<>));
         services.TryAddSingleton(redisMode ? typeof(RedisHubLifetimeManager<>) : typeof(DefaultHubLifetimeManager<>));
+        // SignalR logs every failed invocation at Error with its stack trace, refusals included;
+        // ErrorFilter logs them instead (refusals briefly, bugs in full).
+        builder.Logging.AddFilter(ErrorFilter.DispatcherCategory, level => level != LogLevel.Error && level >= LogLevel.Warning);
         services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
