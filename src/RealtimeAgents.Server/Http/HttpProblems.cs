@@ -38,6 +38,20 @@ internal static partial class HttpProblems
     public static IResult Result(int status, string code, string detail) => new ProblemResult(status, code, detail);
 
     /// <summary>
+    /// What a count limit (active tasks, open streams) frees up in is not known; this is a polite
+    /// guess for clients that honour Retry-After.
+    /// </summary>
+    public static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Sets Retry-After in whole seconds (at least 1), so every 429 and 503 says when to come back.</summary>
+    public static void SetRetryAfter(HttpContext http, TimeSpan? after)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        double seconds = Math.Max(1, Math.Ceiling((after ?? DefaultRetryAfter).TotalSeconds));
+        http.Response.Headers.RetryAfter = ((long)seconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
     /// Runs an endpoint and turns refusals into Problem Details. Once a response has started (an
     /// event stream), nothing can be said in Problem Details any more; the stream just ends.
     /// </summary>
@@ -50,7 +64,9 @@ internal static partial class HttpProblems
         }
         catch (RealtimeAgentsException ex) when (!http.Response.HasStarted)
         {
-            return Result(StatusOf(ex), ex.Code, ex.Message);
+            int status = StatusOf(ex);
+            if (status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable) SetRetryAfter(http, ex.RetryAfter);
+            return Result(status, ex.Code, ex.Message);
         }
         catch (HttpRefusalException ex) when (!http.Response.HasStarted)
         {
@@ -63,7 +79,7 @@ internal static partial class HttpProblems
         catch (Exception ex) when (!http.Response.HasStarted)
         {
             LogUnexpected(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Http"),
-                ex, http.Request.Method, http.Request.Path);
+                ex, http.Request.Method, LogText.Clean(http.Request.Path.Value));
             return Result(StatusCodes.Status500InternalServerError, "internal", "An unexpected error occurred.");
         }
     }
@@ -77,6 +93,10 @@ internal static partial class HttpProblems
     {
         var http = context.HttpContext;
         int status = http.Response.StatusCode;
+        if (status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable && !http.Response.Headers.ContainsKey("Retry-After"))
+        {
+            SetRetryAfter(http, null);
+        }
         string method = http.Request.Method, path = http.Request.Path.Value ?? "/";
         (string code, string detail) = status switch
         {
