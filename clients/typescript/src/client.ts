@@ -22,7 +22,7 @@ import {
   type ThreadWatchEnded,
   type AgentEvent,
 } from "./contracts.js";
-import { ConnectionClosedError, fromInvocationError } from "./errors.js";
+import { ConnectionClosedError, RealtimeAgentsError, fromInvocationError } from "./errors.js";
 import { Subscription, TaskHandle } from "./task.js";
 import { ThreadWatch } from "./thread.js";
 import { abortable } from "./signal.js";
@@ -41,6 +41,13 @@ export interface ClientOptions {
   reconnectDelaysMs?: number[];
   /** Stop reconnecting once `reconnectDelaysMs` is used up (default false: keep trying). */
   giveUpAfterDelays?: boolean;
+  /**
+   * Pauses before each retry of a call the hub answered `unavailable` (a store it depends on
+   * cannot be reached), in ms; `[]` turns retrying off. SendMessage is never retried (it is not
+   * idempotent); a submit without an idempotency key gets one so its retry cannot create a second
+   * task. Default: 250, 500, 1000, 2000, 4000.
+   */
+  unavailableRetryDelaysMs?: number[];
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
@@ -80,8 +87,10 @@ export class RealtimeAgentsClient {
   private readonly listeners = new Set<(ev: ConnectionEvent) => void>();
   private starting: Promise<void> | undefined;
   private closed = false;
+  private readonly unavailableDelays: number[];
 
   constructor(options: ClientOptions) {
+    this.unavailableDelays = options.unavailableRetryDelaysMs ?? [250, 500, 1000, 2000, 4000];
     const delays = options.reconnectDelaysMs ?? [0, 250, 1000, 2000, 5000, 10000];
     const retry: IRetryPolicy = {
       nextRetryDelayInMilliseconds: ({ previousRetryCount }) =>
@@ -166,7 +175,11 @@ export class RealtimeAgentsClient {
 
   /** Submits a task and subscribes to its events from the start. */
   async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle> {
-    const accepted = await this.invoke<SubmitTaskResult>(options.signal, HubMethods.submitTask, request);
+    // A retry after "unavailable" must not create a second task: give the request an idempotency key.
+    const keyed = request.idempotencyKey || this.unavailableDelays.length === 0
+      ? request
+      : { ...request, idempotencyKey: globalThis.crypto.randomUUID() };
+    const accepted = await this.invoke<SubmitTaskResult>(options.signal, HubMethods.submitTask, keyed);
     return this.open(accepted.taskId, { signal: options.signal }, accepted.threadId);
   }
 
@@ -240,12 +253,21 @@ export class RealtimeAgentsClient {
 
   /** @internal Invokes a hub method once connected; refusals become RealtimeAgentsError. */
   async invoke<T>(signal: AbortSignal | undefined, method: string, ...args: unknown[]): Promise<T> {
-    signal?.throwIfAborted();
-    await abortable(this.connect(), signal);
-    try {
-      return await abortable(this.connection.invoke<T>(method, ...args), signal);
-    } catch (error) {
-      throw fromInvocationError(error);
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      await abortable(this.connect(), signal);
+      try {
+        return await abortable(this.connection.invoke<T>(method, ...args), signal);
+      } catch (error) {
+        const refusal = fromInvocationError(error);
+        // A store the hub needs is down: nothing was done, so the call can be made again.
+        if (refusal instanceof RealtimeAgentsError && refusal.code === "unavailable" &&
+            method !== HubMethods.sendMessage && attempt < this.unavailableDelays.length && !this.closed) {
+          await abortable(new Promise((resolve) => setTimeout(resolve, this.unavailableDelays[attempt])), signal);
+          continue;
+        }
+        throw refusal;
+      }
     }
   }
 

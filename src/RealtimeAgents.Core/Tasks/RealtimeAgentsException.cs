@@ -16,7 +16,7 @@ public sealed class RealtimeAgentsException(string code, string message) : Excep
     public bool RetryLater { get; init; }
 
     /// <summary>
-    /// For a refusal that frees up with time (<see cref="RetryLater"/>):
+    /// For a refusal that frees up with time (<see cref="RetryLater"/>, or <see cref="ErrorCodes.Unavailable"/>):
     /// when trying again makes sense, if known. HTTP sends it as Retry-After.
     /// </summary>
     public TimeSpan? RetryAfter { get; init; }
@@ -54,4 +54,9 @@ public static class ErrorCodes
     public const string PermissionDenied = "permission_denied";
     /// <summary>The caller's credentials are missing, invalid or expired.</summary>
     public const string Unauthenticated = "unauthenticated";
+    /// <summary>
+    /// A store the product depends on cannot be reached right now (Redis down, say): nothing was
+    /// changed, and the same call may succeed later. Clients retry it with backoff.
+    /// </summary>
+    public const string Unavailable = "unavailable";
 }

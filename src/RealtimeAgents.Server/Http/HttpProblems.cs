@@ -16,7 +16,8 @@ internal sealed class HttpRefusalException(int status, string code, string messa
 /// RFC 9457 Problem Details for every refusal of the HTTP endpoints:
 /// <c>{"type":"about:blank","title":…,"status":…,"detail":…,"instance":…,"code":…}</c> as
 /// <c>application/problem+json</c>. <c>code</c> is the product's error code (not_found,
-/// invalid_argument, limit_exceeded, conflict, permission_denied, unauthenticated, internal). Never a stack trace.
+/// invalid_argument, limit_exceeded, conflict, permission_denied, unauthenticated, unavailable (503 with
+/// Retry-After: a store cannot be reached), internal). Never a stack trace.
 /// </summary>
 internal static partial class HttpProblems
 {
@@ -32,6 +33,7 @@ internal static partial class HttpProblems
         ErrorCodes.LimitExceeded => error.RetryLater ? StatusCodes.Status429TooManyRequests : StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.PermissionDenied => StatusCodes.Status403Forbidden,
         ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
+        ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -76,6 +78,13 @@ internal static partial class HttpProblems
         {
             return Results.Empty; // the client left; nobody reads an answer
         }
+        catch (Exception ex) when (!http.Response.HasStarted && StoreUnavailableException.From(ex) is { } unavailable)
+        {
+            LogStoreUnavailable(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Http"),
+                http.Request.Method, LogText.Clean(http.Request.Path.Value), LogText.Clean(unavailable.InnerException?.Message ?? unavailable.Message));
+            SetRetryAfter(http, StoreUnavailableException.RetryAfter);
+            return Result(StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, StoreUnavailableException.CallerMessage);
+        }
         catch (Exception ex) when (!http.Response.HasStarted)
         {
             LogUnexpected(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Http"),
@@ -111,6 +120,10 @@ internal static partial class HttpProblems
         };
         return Result(status, code, detail).ExecuteAsync(http);
     }
+
+    [LoggerMessage(EventId = 2, EventName = "HttpStoreUnavailable", Level = LogLevel.Warning,
+        Message = "{Method} {Path} answered 503: the store cannot be reached ({Reason}).")]
+    private static partial void LogStoreUnavailable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 1, EventName = "HttpUnexpectedError", Level = LogLevel.Error,
         Message = "{Method} {Path} failed unexpectedly.")]

@@ -43,6 +43,12 @@ public sealed partial class ErrorFilter(ILogger<ErrorFilter> logger, TimeProvide
         {
             throw; // the caller went away; nobody reads the answer
         }
+        catch (Exception ex) when (StoreUnavailableException.From(ex) is { } unavailable)
+        {
+            // An outage, not a bug: one short line (no stack trace), and a code clients retry on.
+            LogStoreUnavailable(logger, invocationContext.HubMethodName, LogText.Clean(unavailable.InnerException?.Message ?? unavailable.Message));
+            throw new HubException($"{ErrorCodes.Unavailable}: {StoreUnavailableException.CallerMessage}");
+        }
         catch (Exception ex)
         {
             LogFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
@@ -81,6 +87,10 @@ public sealed partial class ErrorFilter(ILogger<ErrorFilter> logger, TimeProvide
     [LoggerMessage(EventId = 23, EventName = "HubCallRefusalsLimited", Level = LogLevel.Debug,
         Message = "Connection {ConnectionId} was refused {Count} times within {Window}; its further refusals there are counted, not logged.")]
     private static partial void LogRefusalLimit(ILogger logger, string connectionId, int count, TimeSpan window);
+
+    [LoggerMessage(EventId = 24, EventName = "HubCallStoreUnavailable", Level = LogLevel.Warning,
+        Message = "{Method} answered unavailable: the store cannot be reached ({Reason}).")]
+    private static partial void LogStoreUnavailable(ILogger logger, string method, string reason);
 
     [LoggerMessage(EventId = 22, EventName = "HubCallFailed", Level = LogLevel.Error,
         Message = "{Method} by connection {ConnectionId} failed unexpectedly.")]
