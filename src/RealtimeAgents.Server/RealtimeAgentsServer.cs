@@ -65,6 +65,13 @@ public static partial class RealtimeAgentsServer
             // Group and user sends (a thread's watchers, say) reach connections on every hub node.
             services.AddSignalR().AddRedisBackplane(o => o.ChannelPrefix = (config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
         }
+        // The JSON protocol with the server's one depth limit, refused per invocation (not a closed connection);
+        // after every AddSignalR() call, each of which registers the plain JSON protocol again.
+        foreach (var json in services.Where(d => d.ImplementationType == typeof(Microsoft.AspNetCore.SignalR.Protocol.JsonHubProtocol)).ToList())
+        {
+            services.Remove(json);
+        }
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.SignalR.Protocol.IHubProtocol, DepthLimitedJsonHubProtocol>());
         // Whichever manager the node uses, wrap it so task events can be written to local
         // connections serialized once for all of their subscribers.
         services.RemoveAll(typeof(HubLifetimeManager<>));
