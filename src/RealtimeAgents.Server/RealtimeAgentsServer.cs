@@ -81,6 +81,13 @@ public static partial class RealtimeAgentsServer
         // ErrorFilter logs them instead (refusals briefly, bugs in full).
         builder.Logging.AddFilter(ErrorFilter.DispatcherCategory, level => level != LogLevel.Error && level >= LogLevel.Warning);
         services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
+        // A client that stops reading usually stops sending too (its pings wait behind the stall),
+        // and SignalR closes a connection it has heard nothing from for ClientTimeoutInterval (30 s
+        // by default), silently and often before SlowClientTimeout: the cut-off the documentation
+        // promises, and logs, would never happen. So SignalR waits SlowClientTimeout plus its own
+        // default; a stalled client is cut off by HubEventSink, after SlowClientTimeout, logged.
+        services.AddOptions<HubOptions>().Configure<Microsoft.Extensions.Options.IOptions<HubEndpointOptions>>((o, hub) =>
+            o.ClientTimeoutInterval = hub.Value.SlowClientTimeout + TimeSpan.FromSeconds(30));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ThreadWatchers>();

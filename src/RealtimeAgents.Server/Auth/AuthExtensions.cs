@@ -35,6 +35,7 @@ public static partial class AuthExtensions
         Validate(options);
 
         services.AddSingleton<CallerResolver>();
+        services.AddSingleton<IHttpContextFactory, AccessTokenRedaction>();
         services.AddSingleton<IUserIdProvider, CallerUserIdProvider>();
         services.AddSingleton<SubmitRateLimiter>();
         services.AddSingleton<EventStreamLimiter>();
@@ -100,13 +101,14 @@ public static partial class AuthExtensions
     /// <summary>
     /// Browsers cannot set headers on a WebSocket or an EventSource, so the hub and the event
     /// streams also take the token as ?access_token=. Nowhere else: a token in a URL ends up in
-    /// logs and histories.
+    /// logs and histories. (Ours never logs it: <see cref="AccessTokenRedaction"/> takes it out of
+    /// the request's query string before anything runs.)
     /// </summary>
     private static Task TokenFromQuery(MessageReceivedContext context)
     {
         var request = context.Request;
         if (string.IsNullOrEmpty(context.Token) && !request.Headers.ContainsKey("Authorization") &&
-            request.Query.TryGetValue("access_token", out var token) &&
+            AccessTokenRedaction.Token(context.HttpContext) is { } token &&
             (request.Path.StartsWithSegments(HubMethods.Path) || (HttpMethods.IsGet(request.Method) && request.Path.Value?.EndsWith("/events", StringComparison.Ordinal) == true)))
         {
             context.Token = token.ToString();

@@ -52,7 +52,7 @@ internal static class AuthProblems
         if (string.IsNullOrEmpty(options.SigningKey)) return false;
         string? token = context.Request.Headers.Authorization.ToString() is { } h && h.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
             ? h["Bearer ".Length..].Trim()
-            : context.Request.Query["access_token"].ToString();
+            : AccessTokenRedaction.Token(context.HttpContext);
         int dot = token?.IndexOf('.', StringComparison.Ordinal) ?? -1;
         if (dot <= 0) return false;
         try
