@@ -20,6 +20,8 @@ public static class HubMethods
     public const string GetTask = "GetTask";
     /// <summary>(threadId) → ThreadInfo; new tasks follow on <see cref="ThreadTask"/>.</summary>
     public const string SubscribeThread = "SubscribeThread";
+    /// <summary>(threadId) → void: stops the connection's watch of the thread (nothing happens if there is none).</summary>
+    public const string UnsubscribeThread = "UnsubscribeThread";
 
     /// <summary>Server → client: one AgentEvent.</summary>
     public const string Event = "event";
@@ -27,6 +29,21 @@ public static class HubMethods
     public const string ThreadTask = "threadTask";
     /// <summary>Server → client: a subscription ended without its terminal event (SubscriptionEnded).</summary>
     public const string SubscriptionEnded = "subscriptionEnded";
+    /// <summary>Server → client: the server stopped a thread watch (ThreadWatchEnded); no more threadTask for it follows.</summary>
+    public const string ThreadEnded = "threadEnded";
+}
+
+/// <summary>
+/// Sent when the server stops a thread watch: <paramref name="Reason"/> is "access_lost" (the
+/// thread is no longer shared with the caller) or "token_expired" (the caller's token expired;
+/// reconnect with a new token and watch again).
+/// </summary>
+public sealed record ThreadWatchEnded(string ThreadId, string Reason)
+{
+    /// <summary>The thread is no longer shared with the caller.</summary>
+    public const string AccessLost = "access_lost";
+    /// <summary>The caller's access token expired while watching.</summary>
+    public const string TokenExpired = "token_expired";
 }
 
 /// <summary>

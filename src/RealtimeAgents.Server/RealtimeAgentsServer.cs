@@ -66,15 +66,33 @@ public static partial class RealtimeAgentsServer
             // Group and user sends (a thread's watchers, say) reach connections on every hub node.
             services.AddSignalR().AddRealtimeAgentsRedisBackplane((config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
         }
+        // The JSON protocol with the server's one depth limit, refused per invocation (not a closed connection);
+        // after every AddSignalR() call, each of which registers the plain JSON protocol again.
+        foreach (var json in services.Where(d => d.ImplementationType == typeof(Microsoft.AspNetCore.SignalR.Protocol.JsonHubProtocol)).ToList())
+        {
+            services.Remove(json);
+        }
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.SignalR.Protocol.IHubProtocol, DepthLimitedJsonHubProtocol>());
         // Whichever manager the node uses, wrap it so task events can be written to local
         // connections serialized once for all of their subscribers.
         services.RemoveAll(typeof(HubLifetimeManager<>));
         services.AddSingleton(typeof(HubLifetimeManager<>), redisMode ? typeof(LocalRedisHubLifetimeManager<>) : typeof(LocalDefaultHubLifetimeManager<>));
         services.TryAddSingleton(redisMode ? typeof(RedisHubLifetimeManager<>) : typeof(DefaultHubLifetimeManager<>));
+        // SignalR logs every failed invocation at Error with its stack trace, refusals included;
+        // ErrorFilter logs them instead (refusals briefly, bugs in full).
+        builder.Logging.AddFilter(ErrorFilter.DispatcherCategory, level => level != LogLevel.Error && level >= LogLevel.Warning);
         services.Configure<HubEndpointOptions>(config.GetSection("Hub"));
+        // A client that stops reading usually stops sending too (its pings wait behind the stall),
+        // and SignalR closes a connection it has heard nothing from for ClientTimeoutInterval (30 s
+        // by default), silently and often before SlowClientTimeout: the cut-off the documentation
+        // promises, and logs, would never happen. So SignalR waits SlowClientTimeout plus its own
+        // default; a stalled client is cut off by HubEventSink, after SlowClientTimeout, logged.
+        services.AddOptions<HubOptions>().Configure<Microsoft.Extensions.Options.IOptions<HubEndpointOptions>>((o, hub) =>
+            o.ClientTimeoutInterval = hub.Value.SlowClientTimeout + TimeSpan.FromSeconds(30));
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
-        services.AddSingleton<ITaskNotifier, HubTaskNotifier>();
+        services.AddSingleton<ThreadWatchers>();
+        services.AddSingleton<ITaskNotifier, ThreadNotices>();
         services.AddHttpSurface(config.GetSection("Http"));
         services.AddRealtimeAgentsAuth(config.GetSection("Auth"), config.GetSection("Limits"));
         configure?.Invoke(builder);

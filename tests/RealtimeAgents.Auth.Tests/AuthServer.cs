@@ -40,11 +40,18 @@ public sealed partial class AuthServer : IAsyncDisposable
     ];
 
     /// <summary>Starts a server with authentication and the extra settings ("--Key=value").</summary>
-    public static async Task<AuthServer> StartAsync(params string[] settings)
+    public static Task<AuthServer> StartAsync(params string[] settings) => StartWithAsync(null, settings);
+
+    /// <summary>Starts a server as <see cref="StartAsync"/> does; <paramref name="configure"/> runs last (logging, say).</summary>
+    public static async Task<AuthServer> StartWithAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var server = new AuthServer();
         var builder = RealtimeAgentsServer.CreateBuilder(["--urls", "http://127.0.0.1:0", "--environment", "Testing", .. AuthSettings, .. settings],
-            b => b.Logging.SetMinimumLevel(LogLevel.Warning));
+            b =>
+            {
+                b.Logging.SetMinimumLevel(LogLevel.Warning);
+                configure?.Invoke(b);
+            });
         server._app = RealtimeAgentsServer.Build(builder);
         await server._app.StartAsync().DefaultTimeout(20_000);
         server.BaseAddress = new Uri(server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -9,6 +9,7 @@ using RealtimeAgents.Contracts;
 using RealtimeAgents.Testing;
 using Xunit;
 using Xunit.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace RealtimeAgents.Auth.Tests;
 
@@ -47,6 +48,16 @@ public sealed partial class FuzzTests(ITestOutputHelper output)
         "{\"agent\":\"demo\",\"input\":\"x\",\"share\":\"everyone\"}",
         "{\"agent\":123,\"input\":[]}", "{\"agent\":\"demo\"}", "{\"input\":\"x\"}",
         new string('[', 300) + new string(']', 300),
+        // Deep nesting inside otherwise valid requests: under and over the server's one depth limit.
+        "{\"agent\":\"demo\",\"input\":\"x\",\"options\":{\"a\":" + new string('[', 20) + new string(']', 20) + "}}",
+        "{\"agent\":\"demo\",\"input\":\"x\",\"options\":{\"a\":" + new string('[', 62) + new string(']', 62) + "}}",
+        "{\"agent\":\"demo\",\"input\":\"x\",\"options\":{\"a\":" + new string('[', 70) + new string(']', 70) + "}}",
+        "{\"agent\":\"demo\",\"input\":\"x\",\"options\":" + string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100) + "}",
+        "{\"threadId\":\"th1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"state\":" + new string('[', 80) + new string(']', 80) + "}",
+        // Control characters and line breaks meant to forge log lines.
+        "\"nope\\nFORGED: admin logged in\\r\\n\"", "\"\\u001b[31mred\\u001b[0m\"", "\"a\\u2028b\\u2029c\\u0085d\"", "\"\\t\\b\\f\\u0007\"",
+        "{\"agent\":\"demo\\n[ERR] forged\",\"input\":\"x\"}",
+        "{\"agent\":\"demo\",\"input\":\"x\\u0000\\r\\n\",\"idempotencyKey\":\"k\\r\\nforged\"}",
     ];
 
     [Fact]
@@ -56,7 +67,12 @@ public sealed partial class FuzzTests(ITestOutputHelper output)
         output.WriteLine($"fuzz seed {seed} (FUZZ_SEED={seed} replays it)");
         await using var redis = await RedisServer.StartAsync();
         string prefix = RedisServer.UniquePrefix();
-        await using var server = await AuthServer.StartAsync($"--RealtimeAgents:Redis={redis.ConnectionString}",
+        var logs = new LogCapture();
+        await using var server = await AuthServer.StartWithAsync(b =>
+            {
+                b.Logging.AddFilter("RealtimeAgents", Microsoft.Extensions.Logging.LogLevel.Debug);
+                b.Logging.AddProvider(logs);
+            }, $"--RealtimeAgents:Redis={redis.ConnectionString}",
             $"--RealtimeAgents:RedisKeyPrefix={prefix}", "--RealtimeAgents:Worker:InProcess=true");
 
         using var stop = new CancellationTokenSource(Duration);
@@ -73,7 +89,14 @@ public sealed partial class FuzzTests(ITestOutputHelper output)
         };
         int[] counts = await Task.WhenAll(fuzzers).DefaultTimeout((int)Duration.TotalMilliseconds + 30_000);
         int rounds = await wellBehaved.DefaultTimeout(30_000);
-        output.WriteLine($"inputs tried: {counts.Sum()} (hub frames {counts[0] + counts[1]}, HTTP requests {counts[2]}); well-behaved rounds: {rounds}");
+        int deep = await DeepFramesKeepTheConnectionAsync(server, fuzzToken, new Random(seed + 3), Problem);
+        output.WriteLine($"inputs tried: {counts.Sum()} (hub frames {counts[0] + counts[1]}, HTTP requests {counts[2]}, deep frames on one connection {deep}); well-behaved rounds: {rounds}");
+        string log = logs.Text;
+        output.WriteLine($"log: {logs.Entries.Count} entries, {logs.Bytes()} bytes");
+        foreach (string forged in new[] { "\nFORGED", "\n[ERR] forged", "\nforged", "\u2028", "\u001b" })
+        {
+            if (log.Contains(forged, StringComparison.Ordinal)) Problem($"caller text reached the log raw: {forged.Replace("\n", "\\n", StringComparison.Ordinal)}");
+        }
 
         foreach (var p in problems) output.WriteLine(p);
         Assert.Empty(problems);
@@ -90,6 +113,55 @@ public sealed partial class FuzzTests(ITestOutputHelper output)
         output.WriteLine($"redis keys at the end: {keys.Count}");
         Assert.NotEmpty(keys);
         Assert.All(keys, k => Assert.StartsWith(prefix, k, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Invocations nested past the depth limit, at random depths, on one connection: each is
+    /// answered invalid_argument and the connection stays open for the next.
+    /// </summary>
+    private static async Task<int> DeepFramesKeepTheConnectionAsync(AuthServer server, string token, Random rng, Action<string> problem)
+    {
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri($"ws://{server.BaseAddress.Authority}{HubMethods.Path}?access_token={Uri.EscapeDataString(token)}"),
+            CancellationToken.None).DefaultTimeout();
+        await socket.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e"), WebSocketMessageType.Text, true, CancellationToken.None).DefaultTimeout();
+        await ReceiveAsync(socket); // the handshake answer
+        const int Frames = 50;
+        for (int i = 0; i < Frames; i++)
+        {
+            int depth = rng.Next(33, 400);
+            string options = rng.Next(2) == 0
+                ? new string('[', depth) + new string(']', depth)
+                : string.Concat(Enumerable.Repeat("{\"k\":", depth)) + "0" + new string('}', depth);
+            string target = rng.Next(2) == 0 ? HubMethods.SubmitTask : HubMethods.GetTask;
+            string frame = $"{{\"type\":1,\"invocationId\":\"deep{i}\",\"target\":\"{target}\",\"arguments\":[{{\"agent\":\"demo\",\"input\":\"x\",\"options\":{{\"a\":{options}}}}}]}}\u001e";
+            await socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, CancellationToken.None).DefaultTimeout();
+            string answer = await ReceiveAsync(socket);
+            if (!answer.Contains($"\"invocationId\":\"deep{i}\"", StringComparison.Ordinal) || !answer.Contains("invalid_argument", StringComparison.Ordinal))
+            {
+                problem($"deep frame {i} (depth {depth}) answered: {answer[..Math.Min(answer.Length, 200)]}");
+                return i;
+            }
+        }
+        return Frames;
+    }
+
+    private static async Task<string> ReceiveAsync(ClientWebSocket socket)
+    {
+        var buffer = new byte[16 * 1024];
+        using var cts = new CancellationTokenSource(10_000);
+        while (true)
+        {
+            var text = new StringBuilder();
+            WebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(buffer, cts.Token);
+                if (result.MessageType == WebSocketMessageType.Close) return "(closed)";
+                text.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
+            } while (!result.EndOfMessage);
+            if (text.ToString() != "{\"type\":6}\u001e") return text.ToString();
+        }
     }
 
     /// <summary>Submits a short task, reads it to its end, again and again; every round must succeed.</summary>

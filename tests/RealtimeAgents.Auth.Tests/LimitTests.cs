@@ -21,6 +21,9 @@ public sealed class LimitTests
         var (actual, problem) = await AuthServer.ProblemAsync(response);
         Assert.Equal(status, actual);
         Assert.Equal("limit_exceeded", problem.GetProperty("code").GetString());
+        // Every 429 says when to come back, in whole seconds.
+        if (status == 429) Assert.True(response.Headers.RetryAfter?.Delta is { TotalSeconds: >= 1 }, $"429 without a Retry-After: {response.Headers}");
+        else Assert.Null(response.Headers.RetryAfter);
     }
 
     [Fact]

@@ -116,6 +116,10 @@ public sealed class TokenTests(AuthServerFixture fixture) : IClassFixture<AuthSe
             Assert.Contains("token expired", error, StringComparison.Ordinal);
         }
 
+        // Giving access up needs no valid token: a client can stop watching without disconnecting.
+        await client.Connection.InvokeAsync(HubMethods.UnsubscribeThread, task.ThreadId).DefaultTimeout();
+        await client.Connection.InvokeAsync(HubMethods.Unsubscribe, "t" + Guid.CreateVersion7().ToString("N")).DefaultTimeout();
+
         // The subscription that began while the token was valid runs to its end (see docs/security.md).
         var events = new List<AgentEvent>();
         using (var cts = new CancellationTokenSource(20_000))
@@ -124,8 +128,29 @@ public sealed class TokenTests(AuthServerFixture fixture) : IClassFixture<AuthSe
         }
         Assert.Equal(EventKinds.TaskCompleted, events[^1].Kind);
         await Assert.ThrowsAnyAsync<Exception>(() => Server.ConnectAsync(token)).DefaultTimeout();
+        await UnsubscribeAfterExpiry_StopsTheSubscriptionAsync(user);
         var renewed = await Server.ConnectAsync(Tokens.For(user));
         Assert.Equal(TaskStates.Completed, (await renewed.GetTaskAsync(task.TaskId).DefaultTimeout()).Status);
+    }
+
+    private async Task UnsubscribeAfterExpiry_StopsTheSubscriptionAsync(string user)
+    {
+        string token = Tokens.For(user, lifetime: TimeSpan.FromSeconds(2));
+        var client = await Server.ConnectAsync(token);
+        var task = await client.SubmitAsync(AuthServer.Slow()).DefaultTimeout();
+        var sub = await client.SubscribeAsync(task.TaskId).DefaultTimeout();
+        var expiry = Tokens.ExpiryOf(token);
+        while (DateTimeOffset.UtcNow <= expiry.AddMilliseconds(200)) await Task.Delay(100);
+        await client.Connection.InvokeAsync(HubMethods.Unsubscribe, task.TaskId).DefaultTimeout();
+        // The pump stopped: the stream goes quiet although the task runs on.
+        int before = 0, after = 0;
+        await Task.Delay(300);
+        using (var cts = new CancellationTokenSource(100)) try { await foreach (var _ in sub.ReadEventsAsync(cts.Token)) before++; } catch (OperationCanceledException) { }
+        await Task.Delay(500);
+        using (var cts = new CancellationTokenSource(100)) try { await foreach (var _ in sub.ReadEventsAsync(cts.Token)) after++; } catch (OperationCanceledException) { }
+        Assert.Equal(0, after);
+        var renewed = await Server.ConnectAsync(Tokens.For(user));
+        await renewed.InterruptAsync(task.TaskId).DefaultTimeout();
     }
 }
 

@@ -10,7 +10,7 @@ public static class Tokens
     public const string SigningKey = "test-only signing key: 0123456789abcdef0123456789abcdef";
 
     /// <summary>An HS256 token for <paramref name="sub"/> valid for <paramref name="lifetime"/> (default 10 minutes).</summary>
-    public static string For(string sub, string[]? groups = null, TimeSpan? lifetime = null, string key = SigningKey)
+    public static string For(string sub, string[]? groups = null, TimeSpan? lifetime = null, string key = SigningKey, string alg = "HS256")
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var payload = new Dictionary<string, object>
@@ -20,7 +20,7 @@ public static class Tokens
             ["exp"] = now + (long)(lifetime ?? TimeSpan.FromMinutes(10)).TotalSeconds,
         };
         if (groups is not null) payload["groups"] = groups;
-        return Sign(payload, key);
+        return Sign(payload, key, alg);
     }
 
     /// <summary>A token with exactly these claims (e.g. none of "exp").</summary>
@@ -30,7 +30,13 @@ public static class Tokens
         string body = B64(JsonSerializer.SerializeToUtf8Bytes(payload));
         string signingInput = header + "." + body;
         if (alg == "none") return signingInput + ".";
-        byte[] signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.ASCII.GetBytes(signingInput));
+        byte[] keyBytes = Encoding.UTF8.GetBytes(key), input = Encoding.ASCII.GetBytes(signingInput);
+        byte[] signature = alg switch
+        {
+            "HS384" => HMACSHA384.HashData(keyBytes, input),
+            "HS512" => HMACSHA512.HashData(keyBytes, input),
+            _ => HMACSHA256.HashData(keyBytes, input),
+        };
         return signingInput + "." + B64(signature);
     }
 

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,14 @@ public sealed class RealtimeAgentsClientOptions
     public bool AutomaticReconnect { get; set; } = true;
     /// <summary>Logging for the underlying HubConnection.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+    /// <summary>
+    /// Pauses before each retry of a call the hub answered "unavailable" (a store it depends on
+    /// cannot be reached); empty turns retrying off. SendMessage is never retried (it is not
+    /// idempotent); a submit without an idempotency key gets one, so its retry cannot create a
+    /// second task. Default: 0.25, 0.5, 1, 2 and 4 s.
+    /// </summary>
+    public IList<TimeSpan> UnavailableRetryDelays { get; } =
+        [TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 }
 
 /// <summary>
@@ -43,6 +52,14 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         {
             if (_threads.TryGetValue(n.ThreadId, out var ch)) ch.Writer.TryWrite(n);
         });
+        // The server stopped the watch (the thread is no longer shared with us, or the token expired).
+        connection.On<ThreadWatchEnded>(HubMethods.ThreadEnded, e =>
+        {
+            if (_threads.TryRemove(e.ThreadId, out var ch))
+            {
+                ch.Writer.TryComplete(new InvalidOperationException($"The server stopped watching thread '{e.ThreadId}': {e.Reason}."));
+            }
+        });
         connection.Reconnected += _ => ResumeAllAsync();
         connection.Closed += OnClosedAsync;
     }
@@ -52,6 +69,30 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
 
     private readonly CancellationTokenSource _disposing = new();
     private bool _restartOnClose = true;
+    private TimeSpan[] _unavailableDelays = [];
+
+    // A store the hub needs is down ("unavailable"): nothing was done, so the call can be made again.
+    private async Task<T> RetryUnavailableAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (HubException ex) when (attempt < _unavailableDelays.Length && IsUnavailable(ex))
+            {
+                await Task.Delay(_unavailableDelays[attempt], cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private Task RetryUnavailableAsync(Func<Task> call, CancellationToken cancellationToken) =>
+        RetryUnavailableAsync(async () => { await call().ConfigureAwait(false); return true; }, cancellationToken);
+
+    /// <summary>Whether the hub refused a call as "unavailable" (a store it needs cannot be reached; try again later).</summary>
+    public static bool IsUnavailable(HubException exception) =>
+        exception?.Message.Contains("HubException: unavailable: ", StringComparison.Ordinal) == true;
 
     /// <summary>How many times the client restarted its connection after the server closed it.</summary>
     public int Restarts { get; private set; }
@@ -119,14 +160,23 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
                 TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)]);
         }
         var connection = builder.Build();
-        var client = new RealtimeAgentsClient(connection, factory) { _restartOnClose = options.AutomaticReconnect };
+        var client = new RealtimeAgentsClient(connection, factory)
+        {
+            _restartOnClose = options.AutomaticReconnect,
+            _unavailableDelays = [.. options.UnavailableRetryDelays],
+        };
         await connection.StartAsync(cancellationToken).ConfigureAwait(false);
         return client;
     }
 
     /// <summary>Submits a task.</summary>
-    public Task<SubmitTaskResult> SubmitAsync(SubmitTaskRequest request, CancellationToken cancellationToken = default) =>
-        Connection.InvokeAsync<SubmitTaskResult>(HubMethods.SubmitTask, request, cancellationToken);
+    public Task<SubmitTaskResult> SubmitAsync(SubmitTaskRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        // A retry after "unavailable" must not create a second task.
+        if (request.IdempotencyKey is null && _unavailableDelays.Length > 0) request = request with { IdempotencyKey = Guid.NewGuid().ToString("N") };
+        return RetryUnavailableAsync(() => Connection.InvokeAsync<SubmitTaskResult>(HubMethods.SubmitTask, request, cancellationToken), cancellationToken);
+    }
 
     /// <summary>
     /// Subscribes to a task's events from <paramref name="cursor"/> (null: from the start; "$":
@@ -140,7 +190,8 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         _subscriptions[taskId] = subscription;
         try
         {
-            subscription.Result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, taskId, cursor, cancellationToken)
+            subscription.Result = await RetryUnavailableAsync(
+                () => Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, taskId, cursor, cancellationToken), cancellationToken)
                 .ConfigureAwait(false);
         }
         catch
@@ -160,7 +211,7 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
 
     /// <summary>Interrupts a task; it ends with task.cancelled.</summary>
     public Task InterruptAsync(string taskId, string? reason = null, CancellationToken cancellationToken = default) =>
-        Connection.InvokeAsync(HubMethods.Interrupt, taskId, reason, cancellationToken);
+        RetryUnavailableAsync(() => Connection.InvokeAsync(HubMethods.Interrupt, taskId, reason, cancellationToken), cancellationToken);
 
     /// <summary>Sends a message into a thread with a policy (interrupt, enqueue, reject, inject).</summary>
     public Task<SendMessageResult> SendMessageAsync(string threadId, string text, string policy = MessagePolicies.Interrupt,
@@ -169,15 +220,23 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
 
     /// <summary>A task's metadata.</summary>
     public Task<TaskInfo> GetTaskAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Connection.InvokeAsync<TaskInfo>(HubMethods.GetTask, taskId, cancellationToken);
+        RetryUnavailableAsync(() => Connection.InvokeAsync<TaskInfo>(HubMethods.GetTask, taskId, cancellationToken), cancellationToken);
 
     /// <summary>The thread's tasks so far, and a reader of each new one.</summary>
     public async Task<(ThreadInfo Thread, ChannelReader<ThreadTaskNotice> NewTasks)> WatchThreadAsync(string threadId,
         CancellationToken cancellationToken = default)
     {
         var channel = _threads.GetOrAdd(threadId, _ => Channel.CreateUnbounded<ThreadTaskNotice>());
-        var info = await Connection.InvokeAsync<ThreadInfo>(HubMethods.SubscribeThread, threadId, cancellationToken).ConfigureAwait(false);
+        var info = await RetryUnavailableAsync(() => Connection.InvokeAsync<ThreadInfo>(HubMethods.SubscribeThread, threadId, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
         return (info, channel.Reader);
+    }
+
+    /// <summary>Stops watching the thread: its reader from <see cref="WatchThreadAsync"/> completes.</summary>
+    public async Task UnwatchThreadAsync(string threadId, CancellationToken cancellationToken = default)
+    {
+        await Connection.InvokeAsync(HubMethods.UnsubscribeThread, threadId, cancellationToken).ConfigureAwait(false);
+        if (_threads.TryRemove(threadId, out var ch)) ch.Writer.TryComplete();
     }
 
     private void OnEvent(AgentEvent ev)
@@ -201,7 +260,8 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         if (sub.IsCompleted) return;
         try
         {
-            var result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, sub.TaskId, sub.Cursor).ConfigureAwait(false);
+            var result = await RetryUnavailableAsync(() => Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, sub.TaskId, sub.Cursor),
+                _disposing.Token).ConfigureAwait(false);
             sub.Result = result;
             if (!result.Recovered) sub.Complete(new SubscriptionLostException(sub.TaskId, sub.Cursor));
             sub.Resumes++;

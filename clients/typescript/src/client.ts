@@ -19,9 +19,10 @@ import {
   type TaskInfo,
   type ThreadInfo,
   type ThreadTaskNotice,
+  type ThreadWatchEnded,
   type AgentEvent,
 } from "./contracts.js";
-import { ConnectionClosedError, fromInvocationError } from "./errors.js";
+import { ConnectionClosedError, RealtimeAgentsError, fromInvocationError } from "./errors.js";
 import { Subscription, TaskHandle } from "./task.js";
 import { ThreadWatch } from "./thread.js";
 import { abortable } from "./signal.js";
@@ -40,6 +41,13 @@ export interface ClientOptions {
   reconnectDelaysMs?: number[];
   /** Stop reconnecting once `reconnectDelaysMs` is used up (default false: keep trying). */
   giveUpAfterDelays?: boolean;
+  /**
+   * Pauses before each retry of a call the hub answered `unavailable` (a store it depends on
+   * cannot be reached), in ms; `[]` turns retrying off. SendMessage is never retried (it is not
+   * idempotent); a submit without an idempotency key gets one so its retry cannot create a second
+   * task. Default: 250, 500, 1000, 2000, 4000.
+   */
+  unavailableRetryDelaysMs?: number[];
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
@@ -79,8 +87,10 @@ export class RealtimeAgentsClient {
   private readonly listeners = new Set<(ev: ConnectionEvent) => void>();
   private starting: Promise<void> | undefined;
   private closed = false;
+  private readonly unavailableDelays: number[];
 
   constructor(options: ClientOptions) {
+    this.unavailableDelays = options.unavailableRetryDelaysMs ?? [250, 500, 1000, 2000, 4000];
     const delays = options.reconnectDelaysMs ?? [0, 250, 1000, 2000, 5000, 10000];
     const retry: IRetryPolicy = {
       nextRetryDelayInMilliseconds: ({ previousRetryCount }) =>
@@ -106,6 +116,11 @@ export class RealtimeAgentsClient {
     });
     this.connection.on(HubMethods.threadTask, (notice: ThreadTaskNotice) => {
       for (const w of this.watches) w.accept(notice);
+    });
+    this.connection.on(HubMethods.threadEnded, (ended: ThreadWatchEnded) => {
+      for (const w of [...this.watches]) {
+        if (w.threadId === ended.threadId) w.fail(new Error(`The server stopped watching thread '${ended.threadId}': ${ended.reason}.`));
+      }
     });
     this.connection.onreconnecting((error) => this.emit({ type: "reconnecting", error }));
     this.connection.onreconnected(() => void this.resumeAll());
@@ -160,7 +175,11 @@ export class RealtimeAgentsClient {
 
   /** Submits a task and subscribes to its events from the start. */
   async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle> {
-    const accepted = await this.invoke<SubmitTaskResult>(options.signal, HubMethods.submitTask, request);
+    // A retry after "unavailable" must not create a second task: give the request an idempotency key.
+    const keyed = request.idempotencyKey || this.unavailableDelays.length === 0
+      ? request
+      : { ...request, idempotencyKey: globalThis.crypto.randomUUID() };
+    const accepted = await this.invoke<SubmitTaskResult>(options.signal, HubMethods.submitTask, keyed);
     return this.open(accepted.taskId, { signal: options.signal }, accepted.threadId);
   }
 
@@ -211,7 +230,13 @@ export class RealtimeAgentsClient {
 
   /** The thread's tasks so far, then each new one, as an async iterable. */
   watchThread(threadId: string, options: CallOptions = {}): ThreadWatch {
-    const watch = new ThreadWatch(threadId, () => this.watches.delete(watch), options.signal);
+    const watch = new ThreadWatch(threadId, () => {
+      this.watches.delete(watch);
+      // The server holds one watch per thread and connection: release it with the last local one.
+      if (!this.closed && ![...this.watches].some((w) => w.threadId === threadId)) {
+        void this.invoke<void>(undefined, HubMethods.unsubscribeThread, threadId).catch(() => { /* gone with the connection */ });
+      }
+    }, options.signal);
     this.watches.add(watch);
     void this.invoke<ThreadInfo>(undefined, HubMethods.subscribeThread, threadId).then(
       (info) => watch.load(info), (error) => watch.fail(error as Error));
@@ -228,12 +253,21 @@ export class RealtimeAgentsClient {
 
   /** @internal Invokes a hub method once connected; refusals become RealtimeAgentsError. */
   async invoke<T>(signal: AbortSignal | undefined, method: string, ...args: unknown[]): Promise<T> {
-    signal?.throwIfAborted();
-    await abortable(this.connect(), signal);
-    try {
-      return await abortable(this.connection.invoke<T>(method, ...args), signal);
-    } catch (error) {
-      throw fromInvocationError(error);
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      await abortable(this.connect(), signal);
+      try {
+        return await abortable(this.connection.invoke<T>(method, ...args), signal);
+      } catch (error) {
+        const refusal = fromInvocationError(error);
+        // A store the hub needs is down: nothing was done, so the call can be made again.
+        if (refusal instanceof RealtimeAgentsError && refusal.code === "unavailable" &&
+            method !== HubMethods.sendMessage && attempt < this.unavailableDelays.length && !this.closed) {
+          await abortable(new Promise((resolve) => setTimeout(resolve, this.unavailableDelays[attempt])), signal);
+          continue;
+        }
+        throw refusal;
+      }
     }
   }
 

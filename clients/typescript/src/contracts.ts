@@ -127,6 +127,8 @@ export interface TaskInfo {
 export interface ThreadTaskNotice { threadId: string; taskId: string; agent: string; status: TaskState; input: string }
 export interface ThreadInfo { threadId: string; agent: string; tasks: TaskInfo[] }
 export interface SubscriptionEnded { taskId: string; reason: string; cursor: string }
+/** The server stopped a thread watch: "access_lost" (no longer shared with the caller) or "token_expired". */
+export interface ThreadWatchEnded { threadId: string; reason: string }
 
 /** Hub path and method names (HubMethods.cs). */
 export const HubMethods = {
@@ -138,9 +140,11 @@ export const HubMethods = {
   sendMessage: "SendMessage",
   getTask: "GetTask",
   subscribeThread: "SubscribeThread",
+  unsubscribeThread: "UnsubscribeThread",
   event: "event",
   threadTask: "threadTask",
   subscriptionEnded: "subscriptionEnded",
+  threadEnded: "threadEnded",
 } as const;
 
 /** Cursor spellings: from the first event, or only what is appended after subscribing. */

@@ -1,5 +1,5 @@
 /** Codes the server puts in front of a refusal ("invalid_argument: …"). */
-export type ErrorCode = "not_found" | "invalid_argument" | "limit_exceeded" | "conflict" | (string & {});
+export type ErrorCode = "not_found" | "invalid_argument" | "limit_exceeded" | "conflict" | "unavailable" | (string & {});
 
 /** A refusal from the hub; `message` is the server's text, `code` its machine-readable prefix. */
 export class RealtimeAgentsError extends Error {

@@ -15,6 +15,12 @@ public sealed class RealtimeAgentsException(string code, string message) : Excep
     /// </summary>
     public bool RetryLater { get; init; }
 
+    /// <summary>
+    /// For a refusal that frees up with time (<see cref="RetryLater"/>, or <see cref="ErrorCodes.Unavailable"/>):
+    /// when trying again makes sense, if known. HTTP sends it as Retry-After.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     // One message shape for "missing" and "not yours": only the id the caller sent appears in it.
     internal static RealtimeAgentsException TaskNotFound(string taskId) =>
         new(ErrorCodes.NotFound, $"Task '{taskId}' was not found.");
@@ -29,7 +35,8 @@ public sealed class RealtimeAgentsException(string code, string message) : Excep
     public static RealtimeAgentsException Invalid(string message) => new(ErrorCodes.InvalidArgument, message);
 
     /// <summary>A limit_exceeded error for a count or rate limit (try again later).</summary>
-    public static RealtimeAgentsException Quota(string message) => new(ErrorCodes.LimitExceeded, message) { RetryLater = true };
+    public static RealtimeAgentsException Quota(string message, TimeSpan? retryAfter = null) =>
+        new(ErrorCodes.LimitExceeded, message) { RetryLater = true, RetryAfter = retryAfter };
 }
 
 /// <summary>Machine-readable error codes.</summary>
@@ -47,4 +54,9 @@ public static class ErrorCodes
     public const string PermissionDenied = "permission_denied";
     /// <summary>The caller's credentials are missing, invalid or expired.</summary>
     public const string Unauthenticated = "unauthenticated";
+    /// <summary>
+    /// A store the product depends on cannot be reached right now (Redis down, say): nothing was
+    /// changed, and the same call may succeed later. Clients retry it with backoff.
+    /// </summary>
+    public const string Unavailable = "unavailable";
 }

@@ -216,6 +216,21 @@ public sealed partial class TaskService(
         return new ThreadInfo(thread.ThreadId, thread.Agent, tasks);
     }
 
+    /// <summary>
+    /// The access rule of a thread watch, applied at every notice: the notice of task
+    /// <paramref name="taskId"/> if the caller may still read the thread and that task; null when
+    /// the caller may read the thread but not this task; not_found when the caller no longer may
+    /// read the thread (a follow-up un-shared it), which ends the watch.
+    /// </summary>
+    public async Task<ThreadTaskNotice?> NoticeForWatcherAsync(Caller caller, string threadId, string taskId, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        await GetAccessibleThreadAsync(caller, threadId, TaskAccess.Read, ct).ConfigureAwait(false);
+        var task = await store.GetAsync(taskId, ct).ConfigureAwait(false);
+        if (task is null || task.ThreadId != threadId || AccessOf(caller, task.Owner, task.Shares) == TaskAccess.None) return null;
+        return new ThreadTaskNotice(threadId, task.TaskId, task.Agent, task.Status, task.Input);
+    }
+
     // Like tasks: one read, then the check, so a thread that is not the caller's looks missing.
     private async Task<ThreadRecord> GetAccessibleThreadAsync(Caller caller, string threadId, TaskAccess needed, CancellationToken ct)
     {

@@ -35,6 +35,7 @@ public static partial class AuthExtensions
         Validate(options);
 
         services.AddSingleton<CallerResolver>();
+        services.AddSingleton<IHttpContextFactory, AccessTokenRedaction>();
         services.AddSingleton<IUserIdProvider, CallerUserIdProvider>();
         services.AddSingleton<SubmitRateLimiter>();
         services.AddSingleton<EventStreamLimiter>();
@@ -78,9 +79,7 @@ public static partial class AuthExtensions
                     IssuerSigningKey = string.IsNullOrEmpty(options.SigningKey)
                         ? null
                         : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.SigningKey)),
-                    ValidAlgorithms = string.IsNullOrEmpty(options.SigningKey)
-                        ? null
-                        : [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.HmacSha384, SecurityAlgorithms.HmacSha512],
+                    ValidAlgorithms = string.IsNullOrEmpty(options.SigningKey) ? null : AcceptedAlgorithms(options),
                 };
                 o.Events = new JwtBearerEvents
                 {
@@ -102,13 +101,14 @@ public static partial class AuthExtensions
     /// <summary>
     /// Browsers cannot set headers on a WebSocket or an EventSource, so the hub and the event
     /// streams also take the token as ?access_token=. Nowhere else: a token in a URL ends up in
-    /// logs and histories.
+    /// logs and histories. (Ours never logs it: <see cref="AccessTokenRedaction"/> takes it out of
+    /// the request's query string before anything runs.)
     /// </summary>
     private static Task TokenFromQuery(MessageReceivedContext context)
     {
         var request = context.Request;
         if (string.IsNullOrEmpty(context.Token) && !request.Headers.ContainsKey("Authorization") &&
-            request.Query.TryGetValue("access_token", out var token) &&
+            AccessTokenRedaction.Token(context.HttpContext) is { } token &&
             (request.Path.StartsWithSegments(HubMethods.Path) || (HttpMethods.IsGet(request.Method) && request.Path.Value?.EndsWith("/events", StringComparison.Ordinal) == true)))
         {
             context.Token = token.ToString();
@@ -116,11 +116,47 @@ public static partial class AuthExtensions
         return Task.CompletedTask;
     }
 
+    /// <summary>Bytes of key each HMAC algorithm needs: no fewer than its hash has (RFC 7518 §3.2).</summary>
+    private static readonly (string Name, string Algorithm, int KeyBytes)[] Hmacs =
+    [
+        ("HS256", SecurityAlgorithms.HmacSha256, 32),
+        ("HS384", SecurityAlgorithms.HmacSha384, 48),
+        ("HS512", SecurityAlgorithms.HmacSha512, 64),
+    ];
+
+    /// <summary>The algorithms tokens signed with the key may use: those configured, or all the key is long enough for.</summary>
+    internal static string[] AcceptedAlgorithms(AuthOptions options)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(options.SigningKey ?? "");
+        return options.SigningAlgorithms.Count > 0
+            ? [.. Hmacs.Where(h => options.SigningAlgorithms.Contains(h.Name, StringComparer.OrdinalIgnoreCase)).Select(h => h.Algorithm)]
+            : [.. Hmacs.Where(h => bytes >= h.KeyBytes).Select(h => h.Algorithm)];
+    }
+
     private static void Validate(AuthOptions options)
     {
-        if (!string.IsNullOrEmpty(options.SigningKey) && Encoding.UTF8.GetByteCount(options.SigningKey) < 32)
+        if (!string.IsNullOrEmpty(options.SigningKey))
         {
-            throw new InvalidOperationException("RealtimeAgents:Auth:SigningKey must be at least 32 bytes (256 bits) for HS256.");
+            int bytes = Encoding.UTF8.GetByteCount(options.SigningKey);
+            if (bytes < 32)
+            {
+                throw new InvalidOperationException("RealtimeAgents:Auth:SigningKey must be at least 32 bytes (256 bits) for HS256.");
+            }
+            foreach (string name in options.SigningAlgorithms)
+            {
+                var hmac = Hmacs.FirstOrDefault(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+                if (hmac.Name is null)
+                {
+                    throw new InvalidOperationException(
+                        $"RealtimeAgents:Auth:SigningAlgorithms lists '{name}'; a signing key signs HS256, HS384 or HS512 tokens.");
+                }
+                if (bytes < hmac.KeyBytes)
+                {
+                    throw new InvalidOperationException(
+                        $"RealtimeAgents:Auth:SigningKey is {bytes} bytes, but {hmac.Name} (in RealtimeAgents:Auth:SigningAlgorithms) needs a key " +
+                        $"of at least {hmac.KeyBytes} bytes ({hmac.KeyBytes * 8} bits). Use a longer key, or leave {hmac.Name} out.");
+                }
+            }
         }
         foreach (var key in options.ApiKeys)
         {
@@ -140,6 +176,12 @@ public static partial class AuthExtensions
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Auth");
+        if (!string.IsNullOrEmpty(options.SigningKey) && options.SigningAlgorithms.Count == 0)
+        {
+            int bytes = Encoding.UTF8.GetByteCount(options.SigningKey);
+            var tooShort = Hmacs.Where(h => bytes < h.KeyBytes).Select(h => $"{h.Name} needs {h.KeyBytes}").ToList();
+            if (tooShort.Count > 0) LogAlgorithmsLeftOut(logger, bytes, string.Join(", ", tooShort));
+        }
         if (!options.Enabled)
         {
             // What the configuration asks for is checked before anything listens; what Kestrel
@@ -236,6 +278,11 @@ public static partial class AuthExtensions
         Message = "AUTHENTICATION IS OFF on {Addresses} because RealtimeAgents:Auth:AllowAnonymous is true: anyone who can reach " +
             "the server can read and steer every task. All of them share the limits of the one user \"anonymous\".")]
     private static partial void LogAnonymousExposed(ILogger logger, string addresses);
+
+    [LoggerMessage(EventId = 43, EventName = "SigningAlgorithmsLeftOut", Level = LogLevel.Information,
+        Message = "The signing key is {Bytes} bytes, so tokens are accepted only with the HMAC algorithms it is long enough for ({Needs} bytes). " +
+            "Use a longer RealtimeAgents:Auth:SigningKey to accept them.")]
+    private static partial void LogAlgorithmsLeftOut(ILogger logger, int bytes, string needs);
 
     [LoggerMessage(EventId = 42, EventName = "AnonymousAccessRefused", Level = LogLevel.Critical, Message = "{Message}")]
     private static partial void LogRefused(ILogger logger, string message);

@@ -10,6 +10,8 @@ namespace RealtimeAgents.Server.Auth;
 /// authenticates a connection once, at its start), and counts SubmitTask and SendMessage against
 /// the caller's submit rate. Subscriptions already running are not cut: they were authorized when
 /// they began and end with their task; anything new, including a resubscribe, needs a valid token.
+/// Releasing what the connection holds (Unsubscribe, UnsubscribeThread) needs no valid token: it
+/// gives access up, and a client must be able to stop a subscription without disconnecting.
 /// </summary>
 public sealed class AuthHubFilter(CallerResolver callers, SubmitRateLimiter submits, IOptions<AuthOptions> options, TimeProvider time) : IHubFilter
 {
@@ -20,7 +22,8 @@ public sealed class AuthHubFilter(CallerResolver callers, SubmitRateLimiter subm
         ArgumentNullException.ThrowIfNull(invocationContext);
         ArgumentNullException.ThrowIfNull(next);
         var user = invocationContext.Context.User;
-        if (callers.AuthenticationEnabled && AuthExtensions.ExpiryOf(user) is { } expiry &&
+        bool release = invocationContext.HubMethodName is HubMethods.Unsubscribe or HubMethods.UnsubscribeThread;
+        if (!release && callers.AuthenticationEnabled && AuthExtensions.ExpiryOf(user) is { } expiry &&
             time.GetUtcNow() >= expiry + options.Value.ClockSkew)
         {
             throw new RealtimeAgentsException(ErrorCodes.Unauthenticated,

@@ -11,6 +11,14 @@ public sealed class AuthOptions
     /// <summary>Symmetric key of HS256/384/512 tokens, at least 32 bytes of UTF-8 text.</summary>
     public string? SigningKey { get; set; }
 
+    /// <summary>
+    /// Algorithms accepted for tokens signed with <see cref="SigningKey"/>: HS256, HS384, HS512.
+    /// An HMAC key must be at least as long as the hash (HS256 32 bytes, HS384 48, HS512 64), and
+    /// startup fails, saying so, when the key is shorter than one listed here needs. Empty (the
+    /// default): every one of them the key is long enough for.
+    /// </summary>
+    public List<string> SigningAlgorithms { get; } = [];
+
     /// <summary>An OpenID Connect authority whose published keys sign the tokens (its discovery document is fetched).</summary>
     public string? Authority { get; set; }
 

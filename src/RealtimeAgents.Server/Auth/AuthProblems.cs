@@ -19,7 +19,7 @@ internal static class AuthProblems
     public static Task OnChallenge(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
-        string detail = context.AuthenticateFailure switch
+        string detail = SignedWithRefusedAlgorithm(context) ? "The access token is signed with an algorithm this service does not accept." : context.AuthenticateFailure switch
         {
             null => "This endpoint requires a bearer token (Authorization header, or access_token in the query for WebSockets and event streams) or an X-Api-Key header.",
             SecurityTokenExpiredException => "The access token has expired; get a new one.",
@@ -34,5 +34,38 @@ internal static class AuthProblems
                 : "The access token is not valid.",
         };
         return WriteUnauthorizedAsync(context.HttpContext, detail);
+    }
+
+    /// <summary>
+    /// Whether the token names an HMAC algorithm the server does not accept (its key is too short
+    /// for it, say): the library reports that as a bad signature, which would send people looking
+    /// for the wrong problem.
+    /// </summary>
+    private static bool SignedWithRefusedAlgorithm(JwtBearerChallengeContext context)
+    {
+        if (context.AuthenticateFailure is null) return false;
+        for (Exception? ex = context.AuthenticateFailure; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is SecurityTokenInvalidAlgorithmException) return true;
+        }
+        var options = context.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value;
+        if (string.IsNullOrEmpty(options.SigningKey)) return false;
+        string? token = context.Request.Headers.Authorization.ToString() is { } h && h.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? h["Bearer ".Length..].Trim()
+            : AccessTokenRedaction.Token(context.HttpContext);
+        int dot = token?.IndexOf('.', StringComparison.Ordinal) ?? -1;
+        if (dot <= 0) return false;
+        try
+        {
+            using var header = System.Text.Json.JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token![..dot]));
+            return header.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                header.RootElement.TryGetProperty("alg", out var alg) && alg.ValueKind == System.Text.Json.JsonValueKind.String &&
+                alg.GetString() is { } name && name.StartsWith("HS", StringComparison.Ordinal) &&
+                !AuthExtensions.AcceptedAlgorithms(options).Contains(name, StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 }

@@ -38,10 +38,11 @@ public sealed class SubmitRateLimiter : IDisposable
         if (_limiter is null || caller.Unmetered) return;
         using var lease = _limiter.AttemptAcquire(caller.UserId);
         if (lease.IsAcquired) return;
-        string when = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
-            ? $" Try again in {Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture)} s."
+        TimeSpan? after = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : null;
+        string when = after is { } a
+            ? $" Try again in {Math.Ceiling(a.TotalSeconds).ToString(CultureInfo.InvariantCulture)} s."
             : " Try again later.";
-        throw RealtimeAgentsException.Quota($"This user submitted {_perMinute} tasks in the last minute; that is the limit.{when}");
+        throw RealtimeAgentsException.Quota($"This user submitted {_perMinute} tasks in the last minute; that is the limit.{when}", after);
     }
 
     /// <inheritdoc />

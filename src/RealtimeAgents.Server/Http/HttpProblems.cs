@@ -16,7 +16,8 @@ internal sealed class HttpRefusalException(int status, string code, string messa
 /// RFC 9457 Problem Details for every refusal of the HTTP endpoints:
 /// <c>{"type":"about:blank","title":…,"status":…,"detail":…,"instance":…,"code":…}</c> as
 /// <c>application/problem+json</c>. <c>code</c> is the product's error code (not_found,
-/// invalid_argument, limit_exceeded, conflict, permission_denied, unauthenticated, internal). Never a stack trace.
+/// invalid_argument, limit_exceeded, conflict, permission_denied, unauthenticated, unavailable (503 with
+/// Retry-After: a store cannot be reached), internal). Never a stack trace.
 /// </summary>
 internal static partial class HttpProblems
 {
@@ -32,10 +33,25 @@ internal static partial class HttpProblems
         ErrorCodes.LimitExceeded => error.RetryLater ? StatusCodes.Status429TooManyRequests : StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.PermissionDenied => StatusCodes.Status403Forbidden,
         ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
+        ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 
     public static IResult Result(int status, string code, string detail) => new ProblemResult(status, code, detail);
+
+    /// <summary>
+    /// What a count limit (active tasks, open streams) frees up in is not known; this is a polite
+    /// guess for clients that honour Retry-After.
+    /// </summary>
+    public static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Sets Retry-After in whole seconds (at least 1), so every 429 and 503 says when to come back.</summary>
+    public static void SetRetryAfter(HttpContext http, TimeSpan? after)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        double seconds = Math.Max(1, Math.Ceiling((after ?? DefaultRetryAfter).TotalSeconds));
+        http.Response.Headers.RetryAfter = ((long)seconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>
     /// Runs an endpoint and turns refusals into Problem Details. Once a response has started (an
@@ -50,7 +66,9 @@ internal static partial class HttpProblems
         }
         catch (RealtimeAgentsException ex) when (!http.Response.HasStarted)
         {
-            return Result(StatusOf(ex), ex.Code, ex.Message);
+            int status = StatusOf(ex);
+            if (status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable) SetRetryAfter(http, ex.RetryAfter);
+            return Result(status, ex.Code, ex.Message);
         }
         catch (HttpRefusalException ex) when (!http.Response.HasStarted)
         {
@@ -60,10 +78,17 @@ internal static partial class HttpProblems
         {
             return Results.Empty; // the client left; nobody reads an answer
         }
+        catch (Exception ex) when (!http.Response.HasStarted && StoreUnavailableException.From(ex) is { } unavailable)
+        {
+            LogStoreUnavailable(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Http"),
+                http.Request.Method, LogText.Clean(http.Request.Path.Value), LogText.Clean(unavailable.InnerException?.Message ?? unavailable.Message));
+            SetRetryAfter(http, StoreUnavailableException.RetryAfter);
+            return Result(StatusCodes.Status503ServiceUnavailable, ErrorCodes.Unavailable, StoreUnavailableException.CallerMessage);
+        }
         catch (Exception ex) when (!http.Response.HasStarted)
         {
             LogUnexpected(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("RealtimeAgents.Http"),
-                ex, http.Request.Method, http.Request.Path);
+                ex, http.Request.Method, LogText.Clean(http.Request.Path.Value));
             return Result(StatusCodes.Status500InternalServerError, "internal", "An unexpected error occurred.");
         }
     }
@@ -77,6 +102,10 @@ internal static partial class HttpProblems
     {
         var http = context.HttpContext;
         int status = http.Response.StatusCode;
+        if (status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable && !http.Response.Headers.ContainsKey("Retry-After"))
+        {
+            SetRetryAfter(http, null);
+        }
         string method = http.Request.Method, path = http.Request.Path.Value ?? "/";
         (string code, string detail) = status switch
         {
@@ -91,6 +120,10 @@ internal static partial class HttpProblems
         };
         return Result(status, code, detail).ExecuteAsync(http);
     }
+
+    [LoggerMessage(EventId = 2, EventName = "HttpStoreUnavailable", Level = LogLevel.Warning,
+        Message = "{Method} {Path} answered 503: the store cannot be reached ({Reason}).")]
+    private static partial void LogStoreUnavailable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 1, EventName = "HttpUnexpectedError", Level = LogLevel.Error,
         Message = "{Method} {Path} failed unexpectedly.")]

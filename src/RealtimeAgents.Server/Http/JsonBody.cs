@@ -7,9 +7,10 @@ namespace RealtimeAgents.Server.Http;
 /// <summary>
 /// Reads a JSON request body with a size limit and a readable error: an oversized body is
 /// refused (413) from its Content-Length before it is read, or as soon as it passes the limit;
-/// malformed JSON gets a 400 naming the position and the problem.
+/// JSON nested deeper than <see cref="JsonInput.MaxDepth"/>, malformed JSON, or JSON of the wrong
+/// shape gets a 400 in our own words: the JSON path at most, never a .NET type or a parser position.
 /// </summary>
-internal static class JsonBody
+internal static partial class JsonBody
 {
     public static async Task<T?> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, int maxBytes, bool optional = false)
     {
@@ -19,6 +20,7 @@ internal static class JsonBody
             if (optional) return default;
             throw new HttpRefusalException(StatusCodes.Status400BadRequest, Core.ErrorCodes.InvalidArgument, "The request body is empty; a JSON object is expected.");
         }
+        CheckDepth(bytes);
         try
         {
             return JsonSerializer.Deserialize(bytes, type)
@@ -26,7 +28,7 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            throw Malformed(ex);
+            throw WrongShape(ex);
         }
     }
 
@@ -34,24 +36,34 @@ internal static class JsonBody
     public static async Task<JsonDocument> ReadDocumentAsync(HttpRequest request, int maxBytes)
     {
         var bytes = await ReadBytesAsync(request, maxBytes).ConfigureAwait(false);
-        try
-        {
-            return JsonDocument.Parse(bytes);
-        }
-        catch (JsonException ex)
-        {
-            throw Malformed(ex);
-        }
+        CheckDepth(bytes);
+        return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = JsonInput.MaxDepth + 1 });
     }
 
-    private static HttpRefusalException Malformed(JsonException ex)
+    // One pass over the bytes first, so that malformed and too-deep JSON are told apart from JSON
+    // of the wrong shape, each in our words (JsonException's text names .NET types and positions).
+    private static void CheckDepth(byte[] bytes)
     {
-        // JsonException's message names the path and position without echoing the body back.
-        string where = ex.Path is { Length: > 0 } path ? $" at {path}" : "";
-        string reason = ex.Message.Split(" Path:", 2)[0];
-        return new HttpRefusalException(StatusCodes.Status400BadRequest, Core.ErrorCodes.InvalidArgument,
-            $"The request body is not valid JSON for this endpoint{where} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {reason}");
+        int depth = JsonInput.DepthOf(bytes);
+        if (depth < 0) throw Invalid("The request body is not valid JSON.");
+        if (depth > JsonInput.MaxDepth) throw Invalid(JsonInput.TooDeepMessage);
     }
+
+    private static HttpRefusalException WrongShape(JsonException ex)
+    {
+        // The JSON path is the caller's own vocabulary; the exception's message is not.
+        string where = ex.Path is { Length: > 1 } path ? $" at {path}" : "";
+        var missing = MissingProperties().Match(ex.Message);
+        return Invalid(missing.Success
+            ? $"The request body's JSON lacks required fields: {missing.Groups[1].Value}."
+            : $"The request body's JSON does not have the shape this endpoint expects: the value{where} has the wrong type.");
+    }
+
+    private static HttpRefusalException Invalid(string message) =>
+        new(StatusCodes.Status400BadRequest, Core.ErrorCodes.InvalidArgument, message);
+
+    [System.Text.RegularExpressions.GeneratedRegex("required properties including: ((?:'[A-Za-z0-9_]+'(?:, )?)+)")]
+    private static partial System.Text.RegularExpressions.Regex MissingProperties();
 
     private static async Task<byte[]> ReadBytesAsync(HttpRequest request, int maxBytes)
     {

@@ -12,8 +12,8 @@ namespace RealtimeAgents.Server.Hubs;
 /// client as a HubException with a readable message (see <see cref="ErrorFilter"/>). Events of
 /// subscribed tasks arrive on the client method "event".
 /// </summary>
-public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions, CallerResolver callers,
-    IOptions<LimitOptions> limits) : Hub
+public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions, ThreadWatchers watchers,
+    CallerResolver callers, IOptions<LimitOptions> limits) : Hub
 {
     /// <summary>The caller; the task service decides what it may see and do.</summary>
     private Caller Owner => callers.For(Context.User);
@@ -65,19 +65,33 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
     public Task<TaskInfo> GetTask(string taskId) =>
         tasks.GetTaskAsync(Owner, taskId, Context.ConnectionAborted);
 
-    /// <summary>The thread's tasks so far; each new task of the thread follows on "threadTask".</summary>
-    public async Task<ThreadInfo> SubscribeThread(string threadId)
+    /// <summary>
+    /// The thread's tasks so far; each new task of the thread the caller may read follows on
+    /// "threadTask". Access is checked again at every new task: losing it ends the watch on "threadEnded".
+    /// </summary>
+    public Task<ThreadInfo> SubscribeThread(string threadId)
     {
-        var thread = await tasks.GetThreadAsync(Owner, threadId, Context.ConnectionAborted).ConfigureAwait(false);
-        await Groups.AddToGroupAsync(Context.ConnectionId, HubTaskNotifier.ThreadGroup(thread.ThreadId), Context.ConnectionAborted)
-            .ConfigureAwait(false);
-        return thread;
+        if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
+        int max = limits.Value.MaxSubscriptionsPerConnection;
+        if (max > 0 && watchers.CountOf(Context.ConnectionId) >= max)
+        {
+            throw RealtimeAgentsException.Quota($"This connection watches {max} threads; that is the limit. Stop watching one first.");
+        }
+        return watchers.WatchAsync(Context, threadId, Context.ConnectionAborted);
+    }
+
+    /// <summary>Stops watching the thread (nothing happens if the connection does not watch it).</summary>
+    public async Task UnsubscribeThread(string threadId)
+    {
+        if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
+        await watchers.UnwatchAsync(Context.ConnectionId, threadId).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         await subscriptions.RemoveConnectionAsync(Context.ConnectionId).ConfigureAwait(false);
+        await watchers.RemoveConnectionAsync(Context.ConnectionId).ConfigureAwait(false);
         await base.OnDisconnectedAsync(exception).ConfigureAwait(false);
     }
 }
