@@ -19,13 +19,15 @@ public sealed class StoreUnavailableException(string message, Exception? innerEx
     /// </summary>
     public static StoreUnavailableException? From(Exception? exception)
     {
-        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        for (var ex = exception; ex is not null; ex = ex!.InnerException)
         {
             switch (ex)
             {
                 case StoreUnavailableException unavailable:
                     return unavailable;
-                case RealtimeAgents.Redis.RedisConnectionException or RealtimeAgents.Redis.RedisTimeoutException:
+                case not null when Redis.RedisRetry.IsTransient(ex):
+                    // StackExchange.Redis: no connection, a timeout, or a server that is loading,
+                    // promoting a replica or read-only for now.
                     return new StoreUnavailableException(CallerMessage, ex);
             }
         }
