@@ -28,6 +28,7 @@ namespace RealtimeAgents.Contracts;
 [JsonSerializable(typeof(ThreadTaskNotice))]
 [JsonSerializable(typeof(ThreadInfo))]
 [JsonSerializable(typeof(SubscriptionEnded))]
+[JsonSerializable(typeof(HubLimits))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

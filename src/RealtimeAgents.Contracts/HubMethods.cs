@@ -21,6 +21,9 @@ public static class HubMethods
     /// <summary>(threadId) → ThreadInfo; new tasks follow on <see cref="ThreadTask"/>.</summary>
     public const string SubscribeThread = "SubscribeThread";
 
+    /// <summary>() → HubLimits: what the server accepts, so an SDK refuses an oversized call before sending it.</summary>
+    public const string GetLimits = "GetLimits";
+
     /// <summary>Server → client: one AgentEvent.</summary>
     public const string Event = "event";
     /// <summary>Server → client: a ThreadTaskNotice.</summary>
@@ -28,6 +31,14 @@ public static class HubMethods
     /// <summary>Server → client: a subscription ended without its terminal event (SubscriptionEnded).</summary>
     public const string SubscriptionEnded = "subscriptionEnded";
 }
+
+/// <summary>
+/// What the hub accepts. <paramref name="MaxInputBytes"/>: a task input or message text, in UTF-8
+/// bytes; <paramref name="MaxOptionsBytes"/>: an agent options object, in UTF-8 bytes of its JSON;
+/// <paramref name="MaxMessageBytes"/>: one incoming hub message. A message over the last closes
+/// the connection (SignalR cannot read past it), so the SDKs check before they send.
+/// </summary>
+public sealed record HubLimits(int MaxInputBytes, int MaxOptionsBytes, long MaxMessageBytes);
 
 /// <summary>
 /// Sent when the server stops a subscription early (the client fell too far behind, or events

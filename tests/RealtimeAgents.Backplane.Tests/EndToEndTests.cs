@@ -93,9 +93,12 @@ public sealed class EndToEndTests(RedisServerFixture redis) : IClassFixture<Redi
             headers["X-Test-User"] = user;
         }
 
-        var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<IConnectionFactory>(new WebSocketConnectionFactory(url, headers: headers));
-        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(url));
+        var builder = new HubConnectionBuilder().WithUrl(url, o =>
+        {
+            o.SkipNegotiation = true;
+            o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+            foreach (var (name, value) in headers) o.Headers[name] = value;
+        });
         HubConnection connection = builder.Build();
         _clients.Add(connection);
         var client = new ChatClient(connection);

@@ -13,7 +13,7 @@ namespace RealtimeAgents.Server.Hubs;
 /// subscribed tasks arrive on the client method "event".
 /// </summary>
 public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions, CallerResolver callers,
-    IOptions<LimitOptions> limits) : Hub
+    IOptions<LimitOptions> limits, IOptions<TaskOptions> taskLimits, IOptions<HubOptions> hubOptions) : Hub
 {
     /// <summary>The caller; the task service decides what it may see and do.</summary>
     private Caller Owner => callers.For(Context.User);
@@ -73,6 +73,10 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
             .ConfigureAwait(false);
         return thread;
     }
+
+    /// <summary>What this hub accepts; the SDKs ask once before sending a large input.</summary>
+    public HubLimits GetLimits() => new(taskLimits.Value.MaxInputBytes, taskLimits.Value.MaxOptionsBytes,
+        hubOptions.Value.MaximumReceiveMessageSize ?? long.MaxValue);
 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
