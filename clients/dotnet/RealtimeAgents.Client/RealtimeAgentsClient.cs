@@ -287,11 +287,16 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
     private async Task ResumeAsync(TaskSubscription sub)
     {
         if (sub.IsCompleted) return;
+        // Events that come while the resume is pending are held: whether they follow on from the
+        // cursor is only known from the result. Recovered, they are delivered (deduplicated by seq);
+        // not recovered, they would show a jump in seq, so only the loss is reported.
+        sub.HoldEvents();
         try
         {
             var result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, sub.TaskId, sub.Cursor).ConfigureAwait(false);
             sub.Result = result;
             if (!result.Recovered) sub.Complete(new SubscriptionLostException(sub.TaskId, sub.Cursor));
+            else sub.ReleaseEvents();
             sub.Resumes++;
         }
         catch (Exception ex)
@@ -343,9 +348,41 @@ public sealed class TaskSubscription
     public int DuplicatesDropped { get; private set; }
     internal bool IsCompleted { get; private set; }
 
+    private readonly List<AgentEvent> _held = [];
+    private int _pendingResumes;
+
+    /// <summary>A resume is under way: hold what arrives until its result says whether it follows on.</summary>
+    internal void HoldEvents()
+    {
+        lock (_gate) _pendingResumes++;
+    }
+
+    /// <summary>The resume recovered: deliver what was held, in order, then go on as usual.</summary>
+    internal void ReleaseEvents()
+    {
+        lock (_gate)
+        {
+            if (--_pendingResumes > 0) return;
+            foreach (var ev in _held) AcceptLocked(ev);
+            _held.Clear();
+        }
+    }
+
     internal void Accept(AgentEvent ev)
     {
         lock (_gate)
+        {
+            if (_pendingResumes > 0)
+            {
+                if (!IsCompleted) _held.Add(ev);
+                return;
+            }
+            AcceptLocked(ev);
+        }
+    }
+
+    private void AcceptLocked(AgentEvent ev)
+    {
         {
             if (IsCompleted) return;
             if (ev.Seq <= _lastSeq)
@@ -369,6 +406,7 @@ public sealed class TaskSubscription
     {
         if (IsCompleted) return;
         IsCompleted = true;
+        _held.Clear();
         _events.Writer.TryComplete(error);
         _client.Remove(this);
     }
