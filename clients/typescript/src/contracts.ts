@@ -128,6 +128,9 @@ export interface ThreadTaskNotice { threadId: string; taskId: string; agent: str
 export interface ThreadInfo { threadId: string; agent: string; tasks: TaskInfo[] }
 export interface SubscriptionEnded { taskId: string; reason: string; cursor: string }
 
+/** What the hub accepts: an input or message text and an options object in UTF-8 bytes, one incoming message in bytes. */
+export interface HubLimits { maxInputBytes: number; maxOptionsBytes: number; maxMessageBytes: number }
+
 /** Hub path and method names (HubMethods.cs). */
 export const HubMethods = {
   path: "/hubs/agents",
@@ -138,6 +141,7 @@ export const HubMethods = {
   sendMessage: "SendMessage",
   getTask: "GetTask",
   subscribeThread: "SubscribeThread",
+  getLimits: "GetLimits",
   event: "event",
   threadTask: "threadTask",
   subscriptionEnded: "subscriptionEnded",
