@@ -11,9 +11,9 @@ import { timeout, PROTOCOLS } from "./server.mjs";
 // own interface, which puts the frames on the wire in exactly that order, every time.
 
 const taskId = "t00000000000000000000000000000001";
-const event = (seq) => ({
+const event = (seq, kind = seq === 6 ? "task.completed" : "text.delta") => ({
   taskId, threadId: "th0000000000000000000000000000001", seq, id: `${1000 + seq}-0`,
-  kind: "text.delta", ts: 1, data: { messageId: "m1", delta: `d${seq}` },
+  kind, ts: 1, data: kind === "text.delta" ? { messageId: "m1", delta: `d${seq}` } : { output: "done", executionMs: 1 },
 });
 
 /** Answers negotiate as a hub would; nothing else goes over HTTP. */
@@ -24,8 +24,11 @@ class Negotiate extends HttpClient {
   }
 }
 
-/** A hub that replays three events, then on a resume sends seq 10 live before answering recovered: false. */
-function scriptedHub(protocol) {
+/**
+ * A hub that replays three events; on a resume it sends `resumeSeqs` before its answer
+ * (`recovered`), then `afterSeqs`.
+ */
+function scriptedHub(protocol, { resumeSeqs = [10], recovered: resumeRecovered = false, afterSeqs = [] } = {}) {
   let handshaken = false;
   const hub = {
     onreceive: null,
@@ -42,13 +45,14 @@ function scriptedHub(protocol) {
       for (const m of protocol.parseMessages(data, NullLogger.instance)) {
         if (m.type !== MessageType.Invocation || m.target !== "Subscribe") continue;
         setTimeout(() => {
-          const cursor = m.arguments[1];
-          const recovered = cursor === null;
-          for (const seq of recovered ? [1, 2, 3] : [10]) {
+          const first = m.arguments[1] === null;
+          const recovered = first || resumeRecovered;
+          for (const seq of first ? [1, 2, 3] : resumeSeqs) {
             hub.push({ type: MessageType.Invocation, target: "event", arguments: [event(seq)] });
           }
           hub.push({ type: MessageType.Completion, invocationId: m.invocationId,
-            result: { taskId, status: "running", recovered, cursor: recovered ? "0-0" : "1010-0", epoch: "1-0" } });
+            result: { taskId, status: "running", recovered, cursor: first ? "0-0" : recovered ? "1003-0" : "1010-0", epoch: "1-0" } });
+          if (!first) for (const seq of afterSeqs) hub.push({ type: MessageType.Invocation, target: "event", arguments: [event(seq)] });
         }, 0);
       }
       return Promise.resolve();
@@ -77,6 +81,30 @@ for (const protocol of PROTOCOLS) describe(`over ${protocol}`, () => {
       })();
       await assert.rejects(timeout(reading), SubscriptionLostError);
       assert.deepEqual(seen, [1, 2, 3]);
+    } finally {
+      await timeout(client.close());
+    }
+  });
+
+  test("a resume that recovers delivers what arrived meanwhile, in order and once", async () => {
+    const hub = scriptedHub(protocol === "msgpack" ? new MessagePackHubProtocol() : new JsonHubProtocol(),
+      { resumeSeqs: [3, 4, 5], recovered: true, afterSeqs: [5, 6] });
+    const client = createClient({
+      url: "http://scripted.invalid/hubs/agents", protocol, logger: LogLevel.None,
+      connectionOptions: { skipNegotiation: false, transport: hub, httpClient: new Negotiate() },
+    });
+    try {
+      const handle = client.subscribe(taskId);
+      const seen = [];
+      await timeout((async () => {
+        for await (const ev of handle.events()) {
+          seen.push(ev.seq);
+          if (ev.seq === 3 && seen.length === 3) hub.push({ type: MessageType.Invocation, target: "subscriptionEnded",
+            arguments: [{ taskId, reason: "lagging", cursor: "1003-0" }] });
+        }
+      })());
+      assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+      assert.equal(handle.resumes, 1);
     } finally {
       await timeout(client.close());
     }
