@@ -49,22 +49,38 @@ public sealed class SdkTransportTests(ServerFixture server) : IClassFixture<Serv
 /// </summary>
 public sealed class UnrecoverableResumeHub : Hub
 {
-    public const string TaskId = "t00000000000000000000000000000001";
 
-    private static AgentEvent Event(long seq) => new()
+    public const string TaskId = "t00000000000000000000000000000001";
+    /// <summary>A task whose resume does recover: 3, 4, 5 before the result, then 5 again and the terminal 6.</summary>
+    public const string RecoverableTaskId = "t00000000000000000000000000000002";
+
+    private static AgentEvent Event(string taskId, long seq) => new()
     {
-        TaskId = TaskId, ThreadId = "th0000000000000000000000000000001", Seq = seq, Id = $"{1000 + seq}-0",
-        Kind = EventKinds.TextDelta, Ts = 1, Data = JsonSerializer.SerializeToElement(new { messageId = "m1", delta = $"d{seq}" }),
+        TaskId = taskId, ThreadId = "th0000000000000000000000000000001", Seq = seq, Id = $"{1000 + seq}-0",
+        Kind = seq == 6 ? EventKinds.TaskCompleted : EventKinds.TextDelta, Ts = 1,
+        Data = JsonSerializer.SerializeToElement(new { messageId = "m1", delta = $"d{seq}", output = "done" }),
     };
 
     public async Task<SubscribeResult> Subscribe(string taskId, string? cursor)
     {
         if (cursor is null)
         {
-            for (int seq = 1; seq <= 3; seq++) await Clients.Caller.SendAsync(HubMethods.Event, Event(seq));
+            for (int seq = 1; seq <= 3; seq++) await Clients.Caller.SendAsync(HubMethods.Event, Event(taskId, seq));
             return new SubscribeResult(taskId, TaskStates.Running, true, "0-0", "1-0");
         }
-        await Clients.Caller.SendAsync(HubMethods.Event, Event(10));
+        if (taskId == RecoverableTaskId)
+        {
+            for (int seq = 3; seq <= 5; seq++) await Clients.Caller.SendAsync(HubMethods.Event, Event(taskId, seq));
+            await Task.Delay(300);
+            var caller = Clients.Caller; // the hub instance is gone once the method returns; the proxy is not
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(100);
+                foreach (int seq in (int[])[5, 6]) await caller.SendAsync(HubMethods.Event, Event(taskId, seq));
+            });
+            return new SubscribeResult(taskId, TaskStates.Running, true, cursor, "1-0");
+        }
+        await Clients.Caller.SendAsync(HubMethods.Event, Event(taskId, 10));
         // The .NET client dispatches "on" handlers on a loop of their own, apart from invocation
         // results: a pause makes sure the event is handled before the result is, as it can be.
         await Task.Delay(300);
@@ -72,7 +88,7 @@ public sealed class UnrecoverableResumeHub : Hub
     }
 
     /// <summary>Ends the caller's subscription early, as the server does for a lagging client: the SDK resumes.</summary>
-    public Task EndSubscription() => Clients.Caller.SendAsync(HubMethods.SubscriptionEnded, new SubscriptionEnded(TaskId, "lagging", "1003-0"));
+    public Task EndSubscription(string taskId) => Clients.Caller.SendAsync(HubMethods.SubscriptionEnded, new SubscriptionEnded(taskId, "lagging", "1003-0"));
 }
 
 public sealed class SdkResumeTests : IAsyncLifetime
@@ -117,10 +133,25 @@ public sealed class SdkResumeTests : IAsyncLifetime
         {
             await foreach (var ev in sub.ReadEventsAsync(cts.Token)) seen.Add(ev.Seq);
         });
-        await client.Connection.InvokeAsync("EndSubscription").DefaultTimeout();
+        await client.Connection.InvokeAsync("EndSubscription", UnrecoverableResumeHub.TaskId).DefaultTimeout();
         await Assert.ThrowsAsync<SubscriptionLostException>(() => reading).DefaultTimeout();
         // Seq 10 came live while the resume was pending; with recovered: false it is not delivered
         // (a reader would see 3 → 10, a gap), only the loss is.
         Assert.Equal([1L, 2L, 3L], seen);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResumeThatRecovers_DeliversWhatArrivedMeanwhile_InOrderAndOnce(bool messagePack)
+    {
+        await using var client = await RealtimeAgentsClient.ConnectAsync(_hubUrl, new() { UseMessagePack = messagePack }).DefaultTimeout();
+        var sub = await client.SubscribeAsync(UnrecoverableResumeHub.RecoverableTaskId).DefaultTimeout();
+        Assert.Equal(3, (await sub.CollectAsync(until: e => e.Seq == 3)).Count);
+        await client.Connection.InvokeAsync("EndSubscription", UnrecoverableResumeHub.RecoverableTaskId).DefaultTimeout();
+        var rest = await sub.CollectAsync(timeoutMs: 10_000);
+        Assert.Equal([4L, 5L, 6L], rest.Select(e => e.Seq));
+        Assert.Equal(1, sub.Resumes);
+        Assert.Equal(2, sub.DuplicatesDropped);
     }
 }

@@ -26,7 +26,13 @@ public sealed class ClientConnectionFactory : IConnectionFactory
         _hubUrls = [.. hubUrls];
     }
 
-    internal IConnectionFactory? Inner { get; set; }
+    private IConnectionFactory[]? _inner;
+
+    /// <summary>
+    /// Makes the factory of each hub URL. (One each: SignalR's factory connects only to the URL
+    /// its options name.)
+    /// </summary>
+    internal void Attach(Func<Uri, IConnectionFactory> factoryFor) => _inner = [.. _hubUrls.Select(factoryFor)];
 
     /// <summary>The hub URL the last successful connect used.</summary>
     public Uri CurrentUrl => _hubUrls[Volatile.Read(ref _current)];
@@ -34,15 +40,14 @@ public sealed class ClientConnectionFactory : IConnectionFactory
     /// <inheritdoc />
     public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var inner = Inner ?? throw new InvalidOperationException("The factory is not attached to a connection.");
+        var inner = _inner ?? throw new InvalidOperationException("The factory is not attached to a connection.");
         int first = Volatile.Read(ref _current);
         for (int i = 0; ; i++)
         {
             int index = (first + i) % _hubUrls.Length;
             try
             {
-                // HttpConnectionFactory connects to the endpoint's URL, with the options it was built with.
-                var connection = new ClientConnection(await inner.ConnectAsync(new UriEndPoint(_hubUrls[index]), cancellationToken)
+                var connection = new ClientConnection(await inner[index].ConnectAsync(new UriEndPoint(_hubUrls[index]), cancellationToken)
                     .ConfigureAwait(false), this);
                 Volatile.Write(ref _current, index);
                 lock (_open) _open.Add(connection);

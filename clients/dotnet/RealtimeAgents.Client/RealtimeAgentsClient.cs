@@ -125,19 +125,29 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         if (hubUrls.Count == 0) throw new ArgumentException("At least one hub URL is needed.", nameof(hubUrls));
         options ??= new RealtimeAgentsClientOptions();
         var headers = new Dictionary<string, string>(options.Headers);
-        var builder = new HubConnectionBuilder().WithUrl(hubUrls[0], o =>
+        void Configure(HttpConnectionOptions o)
         {
             o.Transports = options.Transports;
             o.SkipNegotiation = options.SkipNegotiation;
             o.AccessTokenProvider = options.AccessTokenProvider;
             foreach (var (name, value) in headers) o.Headers[name] = value;
             options.ConfigureHttpConnection?.Invoke(o);
-        });
-        // SignalR's own HTTP connection factory, wrapped so a reconnect can reach another node.
+        }
+        var builder = new HubConnectionBuilder().WithUrl(hubUrls[0], Configure);
+        // SignalR's own HTTP connection factory, one per hub URL, behind ours so a reconnect can
+        // reach another node.
         var factory = new ClientConnectionFactory(hubUrls);
         builder.Services.AddSingleton<IConnectionFactory>(sp =>
         {
-            factory.Inner = new HttpConnectionFactory(sp.GetRequiredService<IOptions<HttpConnectionOptions>>(), sp.GetRequiredService<ILoggerFactory>());
+            var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
+            // Text or binary, as SignalR derived it from the hub protocol.
+            var transferFormat = sp.GetRequiredService<IOptions<HttpConnectionOptions>>().Value.DefaultTransferFormat;
+            factory.Attach(url =>
+            {
+                var o = new HttpConnectionOptions { Url = url, DefaultTransferFormat = transferFormat };
+                Configure(o);
+                return new HttpConnectionFactory(Options.Create(o), loggerFactory);
+            });
             return factory;
         });
         if (options.LoggerFactory is not null) builder.Services.AddSingleton(options.LoggerFactory);
