@@ -48,13 +48,14 @@ var serverPid = new Option<int[]>("--server-pid") { Description = "Sample this p
 var sampleInterval = new Option<string?>("--sample-interval") { Description = "How often to sample --server-pid (default 1s)" };
 var threshold = new Option<string[]>("--threshold") { Description = "e.g. ttft.p99<50ms, delivery.p99<25ms, gaps==0 (repeatable; a miss makes the exit code 1)", DefaultValueFactory = _ => [] };
 var output = new Option<string?>("--out") { Description = "Directory for report.md, metrics.csv, report.json and chart.svg" };
+var protocol = new Option<string>("--protocol") { Description = "Hub protocol of the virtual users: json or messagepack", DefaultValueFactory = _ => "json" };
 var noProgress = new Option<bool>("--no-progress") { Description = "Print a line every 5 s instead of a progress bar" };
 
 var root = new RootCommand("RealtimeAgents load tests: virtual users over the .NET SDK against a running hub.")
 {
     scenario, url, mode, model, users, ramp, warmup, duration, iterations, rate, poisson, maxInFlight, taskTimeout, seed,
     tokens, interval, firstDelay, toolCalls, toolDelay, reasoning, viewers, dropAfter, dropFraction, backlog, replays,
-    interruptAfter, serverPid, sampleInterval, threshold, output, noProgress,
+    interruptAfter, serverPid, sampleInterval, threshold, output, noProgress, protocol,
 };
 
 root.SetAction(async (parse, ct) =>
@@ -97,6 +98,12 @@ root.SetAction(async (parse, ct) =>
             SampleInterval = Time(parse.GetValue(sampleInterval)) ?? d.SampleInterval,
             OutputDirectory = parse.GetValue(output),
             Progress = !parse.GetValue(noProgress),
+            MessagePack = parse.GetValue(protocol) switch
+            {
+                "json" => false,
+                "messagepack" or "msgpack" => true,
+                var other => throw new FormatException($"--protocol must be json or messagepack, not '{other}'"),
+            },
         };
         Validate(settings);
     }

@@ -89,7 +89,7 @@ internal static class Scenarios
             await gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                users[i] = await VirtualUser.ConnectAsync(s.Urls[i % s.Urls.Count], rec, ct).WaitAsync(TimeSpan.FromSeconds(30), ct)
+                users[i] = await VirtualUser.ConnectAsync(s.Urls[i % s.Urls.Count], rec, ct, s.MessagePack).WaitAsync(TimeSpan.FromSeconds(30), ct)
                     .ConfigureAwait(false);
             }
             finally

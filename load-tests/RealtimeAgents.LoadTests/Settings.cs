@@ -53,6 +53,9 @@ public sealed record Settings
     public IReadOnlyList<int> ServerPids { get; init; } = [];
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Virtual users speak the MessagePack hub protocol instead of JSON.</summary>
+    public bool MessagePack { get; init; }
+
     public string? OutputDirectory { get; init; }
     public bool Progress { get; init; } = true;
 

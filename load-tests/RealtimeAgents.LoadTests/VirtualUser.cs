@@ -40,12 +40,12 @@ internal sealed class VirtualUser : IAsyncDisposable
     public RealtimeAgentsClient Client { get; }
 
     /// <summary>Connects, recording <see cref="MetricNames.Connect"/> when <paramref name="recorder"/> is given.</summary>
-    public static async Task<VirtualUser> ConnectAsync(Uri url, Recorder? recorder, CancellationToken ct)
+    public static async Task<VirtualUser> ConnectAsync(Uri url, Recorder? recorder, CancellationToken ct, bool messagePack = false)
     {
         long start = Stopwatch.GetTimestamp();
         try
         {
-            var client = await RealtimeAgentsClient.ConnectAsync(url, cancellationToken: ct).ConfigureAwait(false);
+            var client = await RealtimeAgentsClient.ConnectAsync(url, new RealtimeAgentsClientOptions { UseMessagePack = messagePack }, ct).ConfigureAwait(false);
             recorder?.Record(MetricNames.Connect, Clock.MsSince(start));
             recorder?.Ok("connect");
             return new VirtualUser(client);

@@ -29,6 +29,7 @@ namespace RealtimeAgents.Contracts;
 [JsonSerializable(typeof(ThreadInfo))]
 [JsonSerializable(typeof(SubscriptionEnded))]
 [JsonSerializable(typeof(ThreadWatchEnded))]
+[JsonSerializable(typeof(HubLimits))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -23,6 +23,9 @@ public static class HubMethods
     /// <summary>(threadId) → void: stops the connection's watch of the thread (nothing happens if there is none).</summary>
     public const string UnsubscribeThread = "UnsubscribeThread";
 
+    /// <summary>() → HubLimits: what the server accepts, so an SDK refuses an oversized call before sending it.</summary>
+    public const string GetLimits = "GetLimits";
+
     /// <summary>Server → client: one AgentEvent.</summary>
     public const string Event = "event";
     /// <summary>Server → client: a ThreadTaskNotice.</summary>
@@ -45,6 +48,14 @@ public sealed record ThreadWatchEnded(string ThreadId, string Reason)
     /// <summary>The caller's access token expired while watching.</summary>
     public const string TokenExpired = "token_expired";
 }
+
+/// <summary>
+/// What the hub accepts. <paramref name="MaxInputBytes"/>: a task input or message text, in UTF-8
+/// bytes; <paramref name="MaxOptionsBytes"/>: an agent options object, in UTF-8 bytes of its JSON;
+/// <paramref name="MaxMessageBytes"/>: one incoming hub message. A message over the last closes
+/// the connection (SignalR cannot read past it), so the SDKs check before they send.
+/// </summary>
+public sealed record HubLimits(int MaxInputBytes, int MaxOptionsBytes, long MaxMessageBytes);
 
 /// <summary>
 /// Sent when the server stops a subscription early (the client fell too far behind, or events

@@ -60,7 +60,7 @@ public static partial class RealtimeAgentsServer
         {
             o.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
-        });
+        }).AddMessagePackProtocol(o => o.SerializerOptions = ContractsMessagePack.Options);
         if (redisMode)
         {
             // Group and user sends (a thread's watchers, say) reach connections on every hub node.

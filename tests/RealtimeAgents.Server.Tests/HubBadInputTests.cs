@@ -1,6 +1,7 @@
 using RealtimeAgents.Conformance;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 using RealtimeAgents.Client;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
@@ -11,7 +12,7 @@ using Xunit;
 namespace RealtimeAgents.Server.Tests;
 
 /// <summary>Each refusal has a clear message and leaves every stream exactly as it was.</summary>
-public sealed class HubBadInputTests(ServerFixture server) : IClassFixture<ServerFixture>
+public abstract class HubBadInputTests(ServerFixture server)
 {
     private InMemoryEventLog Log => (InMemoryEventLog)server.Get<IEventLog>();
 
@@ -56,7 +57,9 @@ public sealed class HubBadInputTests(ServerFixture server) : IClassFixture<Serve
     public async Task OversizedInput_IsRefused_WithTheLimit()
     {
         var client = await server.ConnectAsync();
-        string message = await RefusedAsync(() => client.SubmitAsync(new SubmitTaskRequest { Agent = "demo", Input = new string('x', 32 * 1024 + 1) }));
+        // Past the SDK's own check, so the server's refusal is what is tested.
+        string message = await RefusedAsync(() => client.Connection.InvokeAsync<SubmitTaskResult>(HubMethods.SubmitTask,
+            new SubmitTaskRequest { Agent = "demo", Input = new string('x', 32 * 1024 + 1) }));
         Assert.Contains("32769 bytes; the limit is 32768", message, StringComparison.Ordinal);
         // The connection survives a refused request.
         Assert.NotNull(await client.SubmitAsync(ServerFixture.Demo()).DefaultTimeout());
@@ -121,9 +124,51 @@ public sealed class HubBadInputTests(ServerFixture server) : IClassFixture<Serve
     public async Task OversizedMessage_IsRefused_AndTheStreamIsUnchanged()
     {
         var (client, task, before) = await EndedTaskAsync();
-        string message = await RefusedAsync(() => client.SendMessageAsync(task.ThreadId, new string('é', 20_000)));
+        string message = await RefusedAsync(() => client.Connection.InvokeAsync<SendMessageResult>(HubMethods.SendMessage,
+            task.ThreadId, new string('é', 20_000), MessagePolicies.Interrupt));
         Assert.Contains("the limit is 32768 bytes", message, StringComparison.Ordinal);
         Assert.Equal(before, await Log.GetInfoAsync(task.TaskId).AsTask().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task OneMebibyteInput_IsRefusedByTheSdkBeforeSending_AndTheConnectionAndItsOtherSubscriptionsCarryOn()
+    {
+        var client = await server.ConnectAsync();
+        var running = await client.SubmitAsync(ServerFixture.Demo(new { tokens = 60, tokenIntervalMs = 10, firstTokenDelayMs = 0, toolDelayMs = 10 })).DefaultTimeout();
+        var sub = await client.SubscribeAsync(running.TaskId).DefaultTimeout();
+        string huge = new('x', 1024 * 1024);
+
+        Assert.Equal("limit_exceeded: Input is 1048576 bytes; the limit is 32768 bytes.",
+            await RefusedAsync(() => client.SubmitAsync(new SubmitTaskRequest { Agent = "demo", Input = huge })));
+        Assert.Equal("limit_exceeded: Message is 1048576 bytes; the limit is 32768 bytes.",
+            await RefusedAsync(() => client.SendMessageAsync(running.ThreadId, huge, MessagePolicies.Enqueue)));
+
+        // Nothing was sent: the connection and the subscription on it carry on untouched.
+        Assert.Equal(HubConnectionState.Connected, client.Connection.State);
+        var events = await sub.CollectAsync();
+        StreamAssert.CompleteTask(events);
+        Assert.Equal(60, events.Count(e => e.Kind == EventKinds.TextDelta));
+        Assert.Equal(0, sub.Resumes);
+        Assert.Equal(0, client.Restarts);
+        Assert.NotNull(await client.SubmitAsync(ServerFixture.Demo()).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task OverLargeFrameFromAClientThatDoesNotCheck_ClosesItsConnectionWithAReason()
+    {
+        var client = await server.ConnectAsync(new() { UseMessagePack = server.MessagePack, AutomaticReconnect = false });
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.Closed += e =>
+        {
+            closed.TrySetResult(e);
+            return Task.CompletedTask;
+        };
+        // The bare HubConnection, not the SDK: the frame is over the hub's message limit.
+        await Assert.ThrowsAnyAsync<Exception>(() => client.Connection.InvokeAsync<SubmitTaskResult>(HubMethods.SubmitTask,
+            new SubmitTaskRequest { Agent = "demo", Input = new string('x', 1024 * 1024) })).DefaultTimeout();
+        var reason = await closed.Task.DefaultTimeout();
+        Assert.NotNull(reason);
+        Assert.Contains("Connection closed with an error", reason.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -134,3 +179,9 @@ public sealed class HubBadInputTests(ServerFixture server) : IClassFixture<Serve
         Assert.Equal(before, await Log.GetInfoAsync(task.TaskId).AsTask().DefaultTimeout());
     }
 }
+
+/// <summary>Every test above over the JSON hub protocol.</summary>
+public sealed class HubBadInputTestsOverJson(ServerFixture server) : HubBadInputTests(server), IClassFixture<ServerFixture>;
+
+/// <summary>Every test above over the MessagePack hub protocol.</summary>
+public sealed class HubBadInputTestsOverMessagePack(MessagePackServerFixture server) : HubBadInputTests(server), IClassFixture<MessagePackServerFixture>;

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace RealtimeAgents.Server.Tests;
 
-public sealed class HubStreamingTests(ServerFixture server) : IClassFixture<ServerFixture>
+public abstract class HubStreamingTests(ServerFixture server)
 {
     [Fact]
     public async Task SubmitAndSubscribe_DeliversEveryEventInOrder_ThroughTheTerminalEvent()
@@ -156,3 +156,9 @@ public sealed class HubStreamingTests(ServerFixture server) : IClassFixture<Serv
         Assert.Equal(first, second);
     }
 }
+
+/// <summary>Every test above over the JSON hub protocol.</summary>
+public sealed class HubStreamingTestsOverJson(ServerFixture server) : HubStreamingTests(server), IClassFixture<ServerFixture>;
+
+/// <summary>Every test above over the MessagePack hub protocol.</summary>
+public sealed class HubStreamingTestsOverMessagePack(MessagePackServerFixture server) : HubStreamingTests(server), IClassFixture<MessagePackServerFixture>;

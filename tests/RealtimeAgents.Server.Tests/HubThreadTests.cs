@@ -5,7 +5,7 @@ using Xunit;
 
 namespace RealtimeAgents.Server.Tests;
 
-public sealed class HubThreadTests(ServerFixture server) : IClassFixture<ServerFixture>
+public abstract class HubThreadTests(ServerFixture server)
 {
     private static object Slow => new { tokens = 300, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
 
@@ -67,3 +67,9 @@ public sealed class HubThreadTests(ServerFixture server) : IClassFixture<ServerF
         Assert.True(secondEvents.First(e => e.Kind == EventKinds.TaskStarted).Ts >= firstEvents[^1].Ts);
     }
 }
+
+/// <summary>Every test above over the JSON hub protocol.</summary>
+public sealed class HubThreadTestsOverJson(ServerFixture server) : HubThreadTests(server), IClassFixture<ServerFixture>;
+
+/// <summary>Every test above over the MessagePack hub protocol.</summary>
+public sealed class HubThreadTestsOverMessagePack(MessagePackServerFixture server) : HubThreadTests(server), IClassFixture<MessagePackServerFixture>;

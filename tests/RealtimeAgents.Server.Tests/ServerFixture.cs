@@ -42,9 +42,13 @@ public class ServerFixture : IAsyncLifetime
     /// <summary>Configuration for a derived fixture, as command-line pairs ("--RealtimeAgents:Hub:…", value).</summary>
     protected virtual IEnumerable<string> ExtraArgs => [];
 
-    public async Task<RealtimeAgentsClient> ConnectAsync()
+    /// <summary>Whether <see cref="ConnectAsync"/> speaks MessagePack (a test class runs once per protocol).</summary>
+    public virtual bool MessagePack => false;
+
+    public async Task<RealtimeAgentsClient> ConnectAsync(RealtimeAgentsClientOptions? options = null)
     {
-        var client = await RealtimeAgentsClient.ConnectAsync(HubUrl).DefaultTimeout();
+        options ??= new RealtimeAgentsClientOptions { UseMessagePack = MessagePack };
+        var client = await RealtimeAgentsClient.ConnectAsync(HubUrl, options).DefaultTimeout();
         lock (_clients) _clients.Add(client);
         return client;
     }
@@ -67,4 +71,10 @@ public class ServerFixture : IAsyncLifetime
         Input = input,
         Options = JsonSerializer.SerializeToElement(options ?? new { tokens = 20, tokenIntervalMs = 5, firstTokenDelayMs = 0, toolDelayMs = 10 }),
     };
+}
+
+/// <summary>The same server; its clients speak the MessagePack hub protocol.</summary>
+public sealed class MessagePackServerFixture : ServerFixture
+{
+    public override bool MessagePack => true;
 }

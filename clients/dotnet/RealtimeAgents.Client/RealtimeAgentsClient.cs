@@ -1,13 +1,18 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 
 namespace RealtimeAgents.Client;
@@ -15,10 +20,24 @@ namespace RealtimeAgents.Client;
 /// <summary>Connection settings of <see cref="RealtimeAgentsClient"/>.</summary>
 public sealed class RealtimeAgentsClientOptions
 {
-    /// <summary>Supplies a bearer token for each (re)connect.</summary>
+    /// <summary>Supplies a bearer token for each (re)connect (SignalR's <c>AccessTokenProvider</c>).</summary>
     public Func<Task<string?>>? AccessTokenProvider { get; set; }
-    /// <summary>Extra request headers for the WebSocket handshake.</summary>
+    /// <summary>Extra request headers for negotiate and every transport that can carry them.</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>();
+    /// <summary>
+    /// The transports negotiate may pick, best first: WebSockets, then Server-Sent Events, then long
+    /// polling (default: all three).
+    /// </summary>
+    public HttpTransportType Transports { get; set; } = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+    /// <summary>
+    /// Connect a WebSocket straight to the hub, without /negotiate: the connection then lives on the
+    /// node the socket reached, so a balancer needs no sticky sessions. WebSockets only.
+    /// </summary>
+    public bool SkipNegotiation { get; set; }
+    /// <summary>Speak the MessagePack hub protocol instead of JSON (smaller frames; the same events).</summary>
+    public bool UseMessagePack { get; set; }
+    /// <summary>Anything else of SignalR's <see cref="HttpConnectionOptions"/> (proxies, certificates, timeouts), applied last.</summary>
+    public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; set; }
     /// <summary>Reconnect automatically after a lost connection, then resume every subscription (default true).</summary>
     public bool AutomaticReconnect { get; set; } = true;
     /// <summary>Logging for the underlying HubConnection.</summary>
@@ -42,8 +61,9 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, TaskSubscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Channel<ThreadTaskNotice>> _threads = new(StringComparer.Ordinal);
 
-    private RealtimeAgentsClient(HubConnection connection, WebSocketConnectionFactory factory)
+    private RealtimeAgentsClient(HubConnection connection, ClientConnectionFactory factory, bool messagePack)
     {
+        _messagePack = messagePack;
         Connection = connection;
         ConnectionFactory = factory;
         connection.On<AgentEvent>(HubMethods.Event, OnEvent);
@@ -126,8 +146,8 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
     /// <summary>The underlying SignalR connection.</summary>
     public HubConnection Connection { get; }
 
-    /// <summary>The transport factory (its <see cref="WebSocketConnectionFactory.AbortConnections"/> simulates a network drop).</summary>
-    public WebSocketConnectionFactory ConnectionFactory { get; }
+    /// <summary>The connection factory (its <see cref="ClientConnectionFactory.AbortConnections"/> simulates a network drop).</summary>
+    public ClientConnectionFactory ConnectionFactory { get; }
 
     /// <summary>Connects to the hub at <paramref name="hubUrl"/> (e.g. http://localhost:5080/hubs/agents).</summary>
     public static Task<RealtimeAgentsClient> ConnectAsync(Uri hubUrl, RealtimeAgentsClientOptions? options = null,
@@ -142,25 +162,54 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hubUrls);
+        if (hubUrls.Count == 0) throw new ArgumentException("At least one hub URL is needed.", nameof(hubUrls));
         options ??= new RealtimeAgentsClientOptions();
-        var factory = new WebSocketConnectionFactory(hubUrls, options.AccessTokenProvider,
-            new Dictionary<string, string>(options.Headers));
-        var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<IConnectionFactory>(factory);
-        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(hubUrls[0]));
-        if (options.LoggerFactory is not null) builder.Services.AddSingleton(options.LoggerFactory);
-        builder.AddJsonProtocol(o =>
+        var headers = new Dictionary<string, string>(options.Headers);
+        void Configure(HttpConnectionOptions o)
         {
-            o.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-            o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
+            o.Transports = options.Transports;
+            o.SkipNegotiation = options.SkipNegotiation;
+            o.AccessTokenProvider = options.AccessTokenProvider;
+            foreach (var (name, value) in headers) o.Headers[name] = value;
+            options.ConfigureHttpConnection?.Invoke(o);
+        }
+        var builder = new HubConnectionBuilder().WithUrl(hubUrls[0], Configure);
+        // SignalR's own HTTP connection factory, one per hub URL, behind ours so a reconnect can
+        // reach another node.
+        var factory = new ClientConnectionFactory(hubUrls);
+        builder.Services.AddSingleton<IConnectionFactory>(sp =>
+        {
+            var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
+            // Text or binary, as SignalR derived it from the hub protocol.
+            var transferFormat = sp.GetRequiredService<IOptions<HttpConnectionOptions>>().Value.DefaultTransferFormat;
+            factory.Attach(url =>
+            {
+                var o = new HttpConnectionOptions { Url = url, DefaultTransferFormat = transferFormat };
+                Configure(o);
+                return new HttpConnectionFactory(Options.Create(o), loggerFactory);
+            });
+            return factory;
         });
+        if (options.LoggerFactory is not null) builder.Services.AddSingleton(options.LoggerFactory);
+        if (options.UseMessagePack)
+        {
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = ContractsMessagePack.Options);
+        }
+        else
+        {
+            builder.AddJsonProtocol(o =>
+            {
+                o.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+                o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
+            });
+        }
         if (options.AutomaticReconnect)
         {
             builder.WithAutomaticReconnect([TimeSpan.Zero, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1),
                 TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)]);
         }
         var connection = builder.Build();
-        var client = new RealtimeAgentsClient(connection, factory)
+        var client = new RealtimeAgentsClient(connection, factory, options.UseMessagePack)
         {
             _restartOnClose = options.AutomaticReconnect,
             _unavailableDelays = [.. options.UnavailableRetryDelays],
@@ -169,14 +218,56 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Submits a task.</summary>
-    public Task<SubmitTaskResult> SubmitAsync(SubmitTaskRequest request, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Submits a task. An input over the server's limit is refused here, before sending, with the
+    /// server's own error (a <see cref="HubException"/> "limit_exceeded: …"): sent, a message that
+    /// large would make the server close the connection and every subscription on it.
+    /// </summary>
+    public async Task<SubmitTaskResult> SubmitAsync(SubmitTaskRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        await CheckSizeAsync("Input", request.Input, request.Options, () => MessageSize(request), cancellationToken).ConfigureAwait(false);
         // A retry after "unavailable" must not create a second task.
         if (request.IdempotencyKey is null && _unavailableDelays.Length > 0) request = request with { IdempotencyKey = Guid.NewGuid().ToString("N") };
-        return RetryUnavailableAsync(() => Connection.InvokeAsync<SubmitTaskResult>(HubMethods.SubmitTask, request, cancellationToken), cancellationToken);
+        return await RetryUnavailableAsync(() => Connection.InvokeAsync<SubmitTaskResult>(HubMethods.SubmitTask, request, cancellationToken), cancellationToken)
+            .ConfigureAwait(false);
     }
+
+    // Below this many bytes of text no server limit can be reached (the hub takes messages of twice
+    // its input limit plus 16 KiB, and even escaped six-fold this stays under 16 KiB): no need to ask.
+    private const int SmallTextBytes = 2 * 1024;
+    private readonly bool _messagePack;
+    private HubLimits? _limits;
+
+    /// <summary>What the server accepts (asked once, the first time a large input is sent).</summary>
+    public async Task<HubLimits> GetLimitsAsync(CancellationToken cancellationToken = default) =>
+        _limits ??= await Connection.InvokeAsync<HubLimits>(HubMethods.GetLimits, cancellationToken).ConfigureAwait(false);
+
+    private async Task CheckSizeAsync(string what, string? text, JsonElement? agentOptions, Func<long> messageSize, CancellationToken cancellationToken)
+    {
+        int textBytes = text is null ? 0 : Encoding.UTF8.GetByteCount(text);
+        int optionsBytes = agentOptions is { ValueKind: JsonValueKind.Object } o ? Encoding.UTF8.GetByteCount(o.GetRawText()) : 0;
+        if (textBytes <= SmallTextBytes && optionsBytes <= SmallTextBytes) return;
+        var limits = await GetLimitsAsync(cancellationToken).ConfigureAwait(false);
+        if (textBytes > limits.MaxInputBytes)
+        {
+            throw new HubException($"limit_exceeded: {what} is {textBytes} bytes; the limit is {limits.MaxInputBytes} bytes.");
+        }
+        if (optionsBytes > limits.MaxOptionsBytes)
+        {
+            throw new HubException($"limit_exceeded: Options are larger than {limits.MaxOptionsBytes} bytes.");
+        }
+        long size = messageSize();
+        if (size > limits.MaxMessageBytes)
+        {
+            throw new HubException($"limit_exceeded: The message is {size} bytes; the server takes at most {limits.MaxMessageBytes} bytes in one message.");
+        }
+    }
+
+    // The argument's size in this connection's protocol; the invocation's envelope adds a few dozen bytes.
+    private long MessageSize<T>(T argument) => _messagePack
+        ? MessagePack.MessagePackSerializer.Serialize(argument, ContractsMessagePack.Options).Length + 64
+        : JsonSerializer.SerializeToUtf8Bytes(argument, (JsonTypeInfo<T>)ContractsJsonContext.Default.GetTypeInfo(typeof(T))!).Length + 64;
 
     /// <summary>
     /// Subscribes to a task's events from <paramref name="cursor"/> (null: from the start; "$":
@@ -214,9 +305,13 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         RetryUnavailableAsync(() => Connection.InvokeAsync(HubMethods.Interrupt, taskId, reason, cancellationToken), cancellationToken);
 
     /// <summary>Sends a message into a thread with a policy (interrupt, enqueue, reject, inject).</summary>
-    public Task<SendMessageResult> SendMessageAsync(string threadId, string text, string policy = MessagePolicies.Interrupt,
-        CancellationToken cancellationToken = default) =>
-        Connection.InvokeAsync<SendMessageResult>(HubMethods.SendMessage, threadId, text, policy, cancellationToken);
+    public async Task<SendMessageResult> SendMessageAsync(string threadId, string text, string policy = MessagePolicies.Interrupt,
+        CancellationToken cancellationToken = default)
+    {
+        await CheckSizeAsync("Message", text, null, () => MessageSize(text) + MessageSize(threadId) + MessageSize(policy), cancellationToken)
+            .ConfigureAwait(false);
+        return await Connection.InvokeAsync<SendMessageResult>(HubMethods.SendMessage, threadId, text, policy, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>A task's metadata.</summary>
     public Task<TaskInfo> GetTaskAsync(string taskId, CancellationToken cancellationToken = default) =>
@@ -258,12 +353,17 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
     private async Task ResumeAsync(TaskSubscription sub)
     {
         if (sub.IsCompleted) return;
+        // Events that come while the resume is pending are held: whether they follow on from the
+        // cursor is only known from the result. Recovered, they are delivered (deduplicated by seq);
+        // not recovered, they would show a jump in seq, so only the loss is reported.
+        sub.HoldEvents();
         try
         {
             var result = await RetryUnavailableAsync(() => Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, sub.TaskId, sub.Cursor),
                 _disposing.Token).ConfigureAwait(false);
             sub.Result = result;
             if (!result.Recovered) sub.Complete(new SubscriptionLostException(sub.TaskId, sub.Cursor));
+            else sub.ReleaseEvents();
             sub.Resumes++;
         }
         catch (Exception ex)
@@ -315,9 +415,41 @@ public sealed class TaskSubscription
     public int DuplicatesDropped { get; private set; }
     internal bool IsCompleted { get; private set; }
 
+    private readonly List<AgentEvent> _held = [];
+    private int _pendingResumes;
+
+    /// <summary>A resume is under way: hold what arrives until its result says whether it follows on.</summary>
+    internal void HoldEvents()
+    {
+        lock (_gate) _pendingResumes++;
+    }
+
+    /// <summary>The resume recovered: deliver what was held, in order, then go on as usual.</summary>
+    internal void ReleaseEvents()
+    {
+        lock (_gate)
+        {
+            if (--_pendingResumes > 0) return;
+            foreach (var ev in _held) AcceptLocked(ev);
+            _held.Clear();
+        }
+    }
+
     internal void Accept(AgentEvent ev)
     {
         lock (_gate)
+        {
+            if (_pendingResumes > 0)
+            {
+                if (!IsCompleted) _held.Add(ev);
+                return;
+            }
+            AcceptLocked(ev);
+        }
+    }
+
+    private void AcceptLocked(AgentEvent ev)
+    {
         {
             if (IsCompleted) return;
             if (ev.Seq <= _lastSeq)
@@ -341,6 +473,7 @@ public sealed class TaskSubscription
     {
         if (IsCompleted) return;
         IsCompleted = true;
+        _held.Clear();
         _events.Writer.TryComplete(error);
         _client.Remove(this);
     }

@@ -4,12 +4,18 @@ import {
   HubConnectionBuilder,
   HubConnectionState,
   LogLevel,
+  MessageType,
+  TransferFormat,
+  type HubMessage,
+  type IHttpConnectionOptions,
+  type IHubProtocol,
   type ILogger,
   type IRetryPolicy,
 } from "@microsoft/signalr";
 import {
   Cursors,
   HubMethods,
+  type HubLimits,
   type MessagePolicy,
   type SendMessageResult,
   type SubmitTaskRequest,
@@ -48,6 +54,18 @@ export interface ClientOptions {
    * task. Default: 250, 500, 1000, 2000, 4000.
    */
   unavailableRetryDelaysMs?: number[];
+  /**
+   * The hub protocol: "json" (default) or "msgpack" (smaller frames, the same events). MessagePack
+   * support (@microsoft/signalr-protocol-msgpack) is loaded on first connect, only when asked for,
+   * so a JSON app's bundle does not carry it.
+   */
+  protocol?: "json" | "msgpack";
+  /**
+   * SignalR connection options, over the SDK's own (a direct WebSocket: `skipNegotiation: true`,
+   * `transport: WebSockets`). To negotiate with fallback to Server-Sent Events and long polling,
+   * pass `{ skipNegotiation: false, transport: undefined }`.
+   */
+  connectionOptions?: IHttpConnectionOptions;
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
@@ -88,6 +106,8 @@ export class RealtimeAgentsClient {
   private starting: Promise<void> | undefined;
   private closed = false;
   private readonly unavailableDelays: number[];
+  private readonly protocol: LazyMessagePackProtocol | undefined;
+  private limits: Promise<HubLimits> | undefined;
 
   constructor(options: ClientOptions) {
     this.unavailableDelays = options.unavailableRetryDelaysMs ?? [250, 500, 1000, 2000, 4000];
@@ -98,16 +118,23 @@ export class RealtimeAgentsClient {
           ? null
           : delays[Math.min(previousRetryCount, delays.length - 1)] ?? 1000,
     };
-    this.connection = new HubConnectionBuilder()
+    const builder = new HubConnectionBuilder()
       .withUrl(options.url, {
         // A direct WebSocket needs no /negotiate round trip and no sticky sessions.
         skipNegotiation: true,
         transport: HttpTransportType.WebSockets,
         accessTokenFactory: options.accessTokenFactory,
+        ...options.connectionOptions,
       })
       .withAutomaticReconnect(retry)
-      .configureLogging(options.logger ?? LogLevel.Warning)
-      .build();
+      .configureLogging(options.logger ?? LogLevel.Warning);
+    if (options.protocol === "msgpack") {
+      this.protocol = new LazyMessagePackProtocol();
+      builder.withHubProtocol(this.protocol);
+    } else if (options.protocol !== undefined && options.protocol !== "json") {
+      throw new TypeError(`Unknown protocol '${String(options.protocol)}': use "json" or "msgpack".`);
+    }
+    this.connection = builder.build();
 
     this.connection.on(HubMethods.event, (ev: AgentEvent) => this.subscriptions.get(ev.taskId)?.accept(ev));
     this.connection.on(HubMethods.subscriptionEnded, (ended: SubscriptionEnded) => {
@@ -164,7 +191,7 @@ export class RealtimeAgentsClient {
     if (this.connection.state === HubConnectionState.Connected) return Promise.resolve();
     // While reconnecting, wait for it rather than starting a second connection.
     if (this.connection.state === HubConnectionState.Reconnecting) return this.whenReconnected();
-    this.starting ??= this.connection.start().then(
+    this.starting ??= (this.protocol ? this.protocol.load() : Promise.resolve()).then(() => this.connection.start()).then(
       () => this.emit({ type: "connected" }),
       (error) => {
         this.starting = undefined;
@@ -175,6 +202,7 @@ export class RealtimeAgentsClient {
 
   /** Submits a task and subscribes to its events from the start. */
   async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle> {
+    await this.checkSize("Input", request.input, request.options, () => request, options.signal);
     // A retry after "unavailable" must not create a second task: give the request an idempotency key.
     const keyed = request.idempotencyKey || this.unavailableDelays.length === 0
       ? request
@@ -219,8 +247,47 @@ export class RealtimeAgentsClient {
    * Sends a user message into a thread. With a task running, `policy` decides: interrupt it and
    * start a new one (default), enqueue after it, reject, or inject into it (it appears as user.message).
    */
-  sendMessage(threadId: string, text: string, options: CallOptions & { policy?: MessagePolicy } = {}): Promise<SendMessageResult> {
-    return this.invoke<SendMessageResult>(options.signal, HubMethods.sendMessage, threadId, text, options.policy ?? "interrupt");
+  async sendMessage(threadId: string, text: string, options: CallOptions & { policy?: MessagePolicy } = {}): Promise<SendMessageResult> {
+    const policy = options.policy ?? "interrupt";
+    await this.checkSize("Message", text, undefined, () => [threadId, text, policy], options.signal);
+    return this.invoke<SendMessageResult>(options.signal, HubMethods.sendMessage, threadId, text, policy);
+  }
+
+  /** What the server accepts (asked once, the first time a large input is sent). */
+  getLimits(options: CallOptions = {}): Promise<HubLimits> {
+    this.limits ??= this.invoke<HubLimits>(options.signal, HubMethods.getLimits).catch((error) => {
+      this.limits = undefined;
+      throw error;
+    });
+    return this.limits;
+  }
+
+  /**
+   * Refuses, before sending, an input the server would refuse, and above all a message over the
+   * server's message limit: sent, that one would make the server close the connection, and every
+   * subscription on it with it. The error is the one the server would give.
+   */
+  private async checkSize(what: string, text: string, agentOptions: unknown, payload: () => unknown, signal?: AbortSignal): Promise<void> {
+    // Below this no limit of the server can be reached (it takes messages of twice its input
+    // limit plus 16 KiB; even escaped six-fold this stays under 16 KiB): no need to ask.
+    const small = 2 * 1024;
+    if (typeof text !== "string" || (text.length <= small / 3 && agentOptions === undefined)) return;
+    const textBytes = utf8.encode(text).length;
+    const optionsBytes = agentOptions === undefined || agentOptions === null ? 0 : utf8.encode(JSON.stringify(agentOptions)).length;
+    if (textBytes <= small && optionsBytes <= small) return;
+    const limits = await this.getLimits({ signal });
+    if (textBytes > limits.maxInputBytes) {
+      throw new RealtimeAgentsError("limit_exceeded", `limit_exceeded: ${what} is ${textBytes} bytes; the limit is ${limits.maxInputBytes} bytes.`);
+    }
+    if (optionsBytes > limits.maxOptionsBytes) {
+      throw new RealtimeAgentsError("limit_exceeded", `limit_exceeded: Options are larger than ${limits.maxOptionsBytes} bytes.`);
+    }
+    // The JSON size bounds the MessagePack one (strings travel unescaped there); the envelope adds a few dozen bytes.
+    const size = utf8.encode(JSON.stringify(payload())).length + 64;
+    if (size > limits.maxMessageBytes) {
+      throw new RealtimeAgentsError("limit_exceeded",
+        `limit_exceeded: The message is ${size} bytes; the server takes at most ${limits.maxMessageBytes} bytes in one message.`);
+    }
   }
 
   /** A task's metadata. */
@@ -286,10 +353,13 @@ export class RealtimeAgentsClient {
   /** (Re)subscribes from what the subscription delivered last. */
   private async resubscribe(sub: Subscription, serverCursor?: string): Promise<void> {
     const cursor = sub.resumeCursor ?? serverCursor ?? null;
+    // A resume holds what arrives until its result says whether it follows on from the cursor.
+    if (sub.resumes >= 0) sub.hold();
     try {
       const result = await this.invoke<SubscribeResult>(undefined, HubMethods.subscribe, sub.taskId, cursor);
       sub.subscribed(result, cursor);
     } catch (error) {
+      if (sub.resumes >= 0) sub.unhold();
       // A call cut off by a dropped connection is repeated by resumeAll once it is back.
       if (this.connection.state === HubConnectionState.Reconnecting) return;
       sub.fail(error instanceof Error ? error : new Error(String(error)));
@@ -337,3 +407,42 @@ export class RealtimeAgentsClient {
   }
 }
 
+
+const utf8 = new TextEncoder();
+
+/**
+ * The MessagePack hub protocol, imported on first connect. The HubConnection is built at once (it
+ * only reads the name, version and format before it starts); the module comes in with a dynamic
+ * import, so bundlers split it off and a JSON app never loads it.
+ */
+class LazyMessagePackProtocol implements IHubProtocol {
+  readonly name = "messagepack";
+  readonly version = 2;
+  readonly transferFormat = TransferFormat.Binary;
+  private inner: IHubProtocol | undefined;
+  private loading: Promise<void> | undefined;
+
+  load(): Promise<void> {
+    this.loading ??= import("@microsoft/signalr-protocol-msgpack").then(
+      (m) => { this.inner = new m.MessagePackHubProtocol(); },
+      (error) => {
+        this.loading = undefined;
+        throw new Error(`protocol "msgpack" needs the package @microsoft/signalr-protocol-msgpack: ${(error as Error)?.message ?? error}`, { cause: error });
+      });
+    return this.loading;
+  }
+
+  private get loaded(): IHubProtocol {
+    if (!this.inner) throw new Error("The MessagePack protocol is not loaded yet.");
+    return this.inner;
+  }
+
+  parseMessages(input: string | ArrayBuffer, logger: ILogger): HubMessage[] { return this.loaded.parseMessages(input, logger); }
+
+  writeMessage(message: HubMessage): string | ArrayBuffer {
+    // HubConnection encodes its ping once, when it is built: that one frame is written here
+    // (length 2, then the array [6]), so nothing else needs the module before connecting.
+    if (!this.inner && message.type === MessageType.Ping) return new Uint8Array([0x02, 0x91, 0x06]).buffer;
+    return this.loaded.writeMessage(message);
+  }
+}

@@ -130,6 +130,9 @@ export interface SubscriptionEnded { taskId: string; reason: string; cursor: str
 /** The server stopped a thread watch: "access_lost" (no longer shared with the caller) or "token_expired". */
 export interface ThreadWatchEnded { threadId: string; reason: string }
 
+/** What the hub accepts: an input or message text and an options object in UTF-8 bytes, one incoming message in bytes. */
+export interface HubLimits { maxInputBytes: number; maxOptionsBytes: number; maxMessageBytes: number }
+
 /** Hub path and method names (HubMethods.cs). */
 export const HubMethods = {
   path: "/hubs/agents",
@@ -141,6 +144,7 @@ export const HubMethods = {
   getTask: "GetTask",
   subscribeThread: "SubscribeThread",
   unsubscribeThread: "UnsubscribeThread",
+  getLimits: "GetLimits",
   event: "event",
   threadTask: "threadTask",
   subscriptionEnded: "subscriptionEnded",

@@ -11,4 +11,4 @@ export {
 } from "./client.js";
 export { TaskHandle, type EventsOptions } from "./task.js";
 export { ThreadWatch, type ThreadTask } from "./thread.js";
-export { LogLevel, type ILogger } from "@microsoft/signalr";
+export { HttpTransportType, LogLevel, type ILogger } from "@microsoft/signalr";

@@ -19,6 +19,9 @@ export class Subscription {
   /** Open handles sharing this subscription. */
   handles = 0;
   private confirmedCursor: string | undefined;
+  /** Events that arrived while a resume was pending, and how many resumes are pending. */
+  private held: AgentEvent[] = [];
+  private pending = 0;
   private readonly readyWaiters: { resolve: (r: SubscribeResult) => void; reject: (e: Error) => void }[] = [];
 
   constructor(readonly taskId: string, threadId: string | undefined, readonly cursor: string | undefined,
@@ -32,7 +35,23 @@ export class Subscription {
   /** Where a resume continues: after the last delivered event, else where the server said we were. */
   get resumeCursor(): string | undefined { return this.lastId ?? this.confirmedCursor ?? this.cursor; }
 
+  /** A resume is under way: hold what arrives until its result says whether it follows on. */
+  hold(): void { this.pending++; }
+
+  /** A resume call failed (the connection dropped): drop what it held; the next resume replays it. */
+  unhold(): void {
+    if (this.pending > 0 && --this.pending === 0) this.held = [];
+  }
+
   accept(ev: AgentEvent): void {
+    if (this.pending > 0) {
+      if (!this.done) this.held.push(ev);
+      return;
+    }
+    this.deliver(ev);
+  }
+
+  private deliver(ev: AgentEvent): void {
     // A resume replays from the cursor; anything at or before what was delivered is a repeat.
     if (this.done || ev.seq <= this.lastSeq) return;
     this.lastSeq = ev.seq;
@@ -45,12 +64,16 @@ export class Subscription {
   subscribed(result: SubscribeResult, cursorSent: string | null): void {
     this.result = result;
     this.resumes++;
+    if (this.pending > 0) this.pending--;
     if (!this.done) {
       if (!result.recovered) {
+        // What came meanwhile does not follow on from the cursor: a reader would see a jump in seq.
+        this.held = [];
         this.fail(new SubscriptionLostError(this.taskId, cursorSent ?? undefined, result.cursor));
         return;
       }
       this.confirmedCursor ??= result.cursor;
+      if (this.pending === 0) for (const ev of this.held.splice(0)) this.deliver(ev);
     }
     // The events, even the terminal one, may arrive before the call's result: whoever waits for
     // ready() still gets it.
@@ -63,7 +86,10 @@ export class Subscription {
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
-  fail(error: Error): void { this.finish(error); }
+  fail(error: Error): void {
+    this.held = [];
+    this.finish(error);
+  }
 
   /** Ends without error (closed by its owner). */
   end(): void { this.finish(); }

@@ -120,5 +120,8 @@ export function assertStream(assert, events, { firstSeq = 1 } = {}) {
   assert.equal(new Set(ids).size, ids.length, "ids are unique");
 }
 
+/** The hub protocols every suite runs under. */
+export const PROTOCOLS = ["json", "msgpack"];
+
 /** Demo agent options that keep runs short. */
 export const fast = { tokens: 30, tokenIntervalMs: 5, firstTokenDelayMs: 0, toolDelayMs: 0 };

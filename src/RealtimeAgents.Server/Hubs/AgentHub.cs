@@ -13,7 +13,7 @@ namespace RealtimeAgents.Server.Hubs;
 /// subscribed tasks arrive on the client method "event".
 /// </summary>
 public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions, ThreadWatchers watchers,
-    CallerResolver callers, IOptions<LimitOptions> limits) : Hub
+    CallerResolver callers, IOptions<LimitOptions> limits, IOptions<TaskOptions> taskLimits, IOptions<HubOptions> hubOptions) : Hub
 {
     /// <summary>The caller; the task service decides what it may see and do.</summary>
     private Caller Owner => callers.For(Context.User);
@@ -86,6 +86,10 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
         if (!Ids.IsValid(threadId)) throw RealtimeAgentsException.Invalid("The thread id is malformed.");
         await watchers.UnwatchAsync(Context.ConnectionId, threadId).ConfigureAwait(false);
     }
+
+    /// <summary>What this hub accepts; the SDKs ask once before sending a large input.</summary>
+    public HubLimits GetLimits() => new(taskLimits.Value.MaxInputBytes, taskLimits.Value.MaxOptionsBytes,
+        hubOptions.Value.MaximumReceiveMessageSize ?? long.MaxValue);
 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
