@@ -63,7 +63,7 @@ public static partial class RealtimeAgentsServer
         }).AddMessagePackProtocol(o => o.SerializerOptions = ContractsMessagePack.Options);
         if (redisMode)
         {
-            // Group and user sends (a thread's watchers, say) reach connections on every hub node.
+            // SignalR's group, user and all-connection sends reach connections on every hub node.
             services.AddSignalR().AddRealtimeAgentsRedisBackplane((config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
         }
         // The JSON protocol with the server's one depth limit, refused per invocation (not a closed connection);
