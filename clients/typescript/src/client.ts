@@ -79,8 +79,10 @@ export class RealtimeAgentsClient {
   private readonly listeners = new Set<(ev: ConnectionEvent) => void>();
   private starting: Promise<void> | undefined;
   private closed = false;
+  private readonly url: string;
 
   constructor(options: ClientOptions) {
+    this.url = options.url;
     const delays = options.reconnectDelaysMs ?? [0, 250, 1000, 2000, 5000, 10000];
     const retry: IRetryPolicy = {
       nextRetryDelayInMilliseconds: ({ previousRetryCount }) =>
@@ -151,9 +153,9 @@ export class RealtimeAgentsClient {
     if (this.connection.state === HubConnectionState.Reconnecting) return this.whenReconnected();
     this.starting ??= this.connection.start().then(
       () => this.emit({ type: "connected" }),
-      (error) => {
+      async (error) => {
         this.starting = undefined;
-        throw new ConnectionClosedError(`Could not connect to the hub: ${(error as Error)?.message ?? error}`, { cause: error });
+        throw new ConnectionClosedError(`Could not connect to the hub at ${this.url}: ${await unreachable(this.url) ?? (error as Error)?.message ?? error}`, { cause: error });
       });
     return this.starting;
   }
@@ -303,3 +305,24 @@ export class RealtimeAgentsClient {
   }
 }
 
+/**
+ * A WebSocket that fails to open says nothing about why, and SignalR then guesses at sticky
+ * sessions. One plain HTTP request tells a refused or unresolvable address apart from a server
+ * that answered: the words for the first, undefined (keep SignalR's text) for the second.
+ */
+async function unreachable(url: string): Promise<string | undefined> {
+  try {
+    await fetch(url, { method: "GET", signal: AbortSignal.timeout(3000) });
+    return undefined;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } })?.cause;
+    switch (cause?.code) {
+      case "ECONNREFUSED": return "the connection was refused (is the server running, on this address and port?)";
+      case "ENOTFOUND": case "EAI_AGAIN": return "the host name could not be resolved";
+      case "ETIMEDOUT": case "UND_ERR_CONNECT_TIMEOUT": return "the connection timed out";
+    }
+    if ((error as Error)?.name === "TimeoutError") return "the server did not answer within 3 s";
+    // Browsers hide the reason ("Failed to fetch"): the server is down, or blocked by CORS or a proxy.
+    return error instanceof TypeError ? "the server could not be reached (is it running?)" : undefined;
+  }
+}
