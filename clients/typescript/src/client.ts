@@ -161,9 +161,10 @@ export class RealtimeAgentsClient {
   }
 
   /** Submits a task and subscribes to its events from the start. */
-  async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle> {
+  async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle & { readonly threadId: string }> {
     const accepted = await this.invoke<SubmitTaskResult>(options.signal, HubMethods.submitTask, request);
-    return this.open(accepted.taskId, { signal: options.signal }, accepted.threadId);
+    // The server named the thread, so this handle's threadId is known from the start.
+    return this.open(accepted.taskId, { signal: options.signal }, accepted.threadId) as TaskHandle & { readonly threadId: string };
   }
 
   /**
