@@ -74,6 +74,7 @@ public static partial class RealtimeAgentsServer
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ITaskNotifier, HubTaskNotifier>();
+        services.AddHostedService<HubShutdown>();
         services.AddHttpSurface(config.GetSection("Http"));
         services.AddRealtimeAgentsAuth(config.GetSection("Auth"), config.GetSection("Limits"));
         configure?.Invoke(builder);
