@@ -259,8 +259,9 @@ export class RealtimeAgentsClient {
       const result = await this.invoke<SubscribeResult>(undefined, HubMethods.subscribe, sub.taskId, cursor);
       sub.subscribed(result, cursor);
     } catch (error) {
-      // A call cut off by a dropped connection is repeated by resumeAll once it is back.
-      if (this.connection.state === HubConnectionState.Reconnecting) return;
+      // A call cut off by a dropped connection (or one a stopping node closed right after the
+      // reconnect) is repeated by resumeAll once it is back.
+      if (!this.closed && this.connection.state !== HubConnectionState.Connected) return;
       sub.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
