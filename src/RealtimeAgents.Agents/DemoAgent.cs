@@ -27,7 +27,7 @@ public sealed partial class DemoAgent : IAgent
     public async Task<AgentResult> RunAsync(AgentContext context, CancellationToken cancellationToken)
     {
         var options = DemoAgentOptions.Parse(context.Options);
-        string destination = Destination(context.Input) ?? "Lisbon";
+        var plan = new Plan(Destination(context.Input) ?? "Lisbon", Days(context.Input), options.Markdown, options.Answer);
         var answer = new StringBuilder();
 
         await context.StatusAsync(StatusPhases.Thinking, "Planning the trip").ConfigureAwait(false);
@@ -35,8 +35,7 @@ public sealed partial class DemoAgent : IAgent
         {
             var reasoning = await context.StartReasoningAsync().ConfigureAwait(false);
             // Each word after the first carries its leading space, like the answer's tokens, so the deltas join into prose.
-            foreach (string piece in Words($"The user wants a trip to {destination}. I should find flights and a hotel first, then write a day-by-day plan.")
-                .Select((w, i) => i == 0 ? w : " " + w))
+            foreach (string piece in Pieces($"The user wants {plan.DaysPhrase("a trip")} to {plan.Destination}. I should find flights and a hotel first, then write a day-by-day plan."))
             {
                 await PauseAsync(options.TokenIntervalMs, cancellationToken).ConfigureAwait(false);
                 await reasoning.WriteAsync(piece).ConfigureAwait(false);
@@ -49,19 +48,20 @@ public sealed partial class DemoAgent : IAgent
             var (name, label) = Tools[i % Tools.Length];
             await context.StatusAsync(StatusPhases.Acting, label).ConfigureAwait(false);
             var call = await context.StartToolCallAsync(name).ConfigureAwait(false);
-            string args = JsonSerializer.Serialize(new Dictionary<string, string> { ["destination"] = destination, ["when"] = "next month" });
+            string args = JsonSerializer.Serialize(new Dictionary<string, string> { ["destination"] = plan.Destination, ["when"] = "next month" });
             int half = args.Length / 2;
             await call.ArgsAsync(args[..half]).ConfigureAwait(false);
             await call.ArgsAsync(args[half..]).ConfigureAwait(false);
             await call.EndAsync(JsonDocument.Parse(args).RootElement.Clone()).ConfigureAwait(false);
             await PauseAsync(options.ToolDelayMs, cancellationToken).ConfigureAwait(false);
             await context.StatusAsync(StatusPhases.Observing, "Reading the results").ConfigureAwait(false);
-            await call.ResultAsync(ToolOutput(name, destination, i)).ConfigureAwait(false);
+            await call.ResultAsync(ToolOutput(name, plan.Destination, i)).ConfigureAwait(false);
         }
 
         await PauseAsync(options.FirstTokenDelayMs, cancellationToken).ConfigureAwait(false);
         var text = await context.StartTextAsync().ConfigureAwait(false);
-        var tokens = PlanTokens(destination).GetEnumerator();
+        var tokens = plan.Tokens().GetEnumerator();
+        int written = 0;
         try
         {
             for (int n = 0; n < options.Tokens; n++)
@@ -72,20 +72,29 @@ public sealed partial class DemoAgent : IAgent
                     // Change course: close the answer so far, acknowledge, and plan for the new request.
                     await text.EndAsync().ConfigureAwait(false);
                     await context.StatusAsync(StatusPhases.Thinking, "Reading your message").ConfigureAwait(false);
-                    destination = Destination(message.Text) ?? destination;
+                    plan = plan with { Destination = Destination(message.Text) ?? plan.Destination, DayCount = Days(message.Text) ?? plan.DayCount };
                     var ack = await context.StartTextAsync().ConfigureAwait(false);
-                    string ackText = $"Got it: \"{Clip(message.Text)}\". Changing course to {destination}.";
+                    string ackText = $"Got it: \"{Clip(message.Text)}\". Changing course to {plan.Destination}.";
                     await ack.WriteAsync(ackText).ConfigureAwait(false);
                     await ack.EndAsync().ConfigureAwait(false);
                     answer.Append("\n\n").Append(ackText).Append("\n\n");
                     text = await context.StartTextAsync().ConfigureAwait(false);
                     tokens.Dispose();
-                    tokens = PlanTokens(destination).GetEnumerator();
+                    tokens = plan.Tokens().GetEnumerator();
                 }
                 if (options.FailAfter == n) throw new InvalidOperationException($"The demo agent failed on purpose after {n} tokens.");
-                tokens.MoveNext();
-                await text.WriteAsync(tokens.Current).ConfigureAwait(false);
-                answer.Append(tokens.Current);
+                if (!tokens.MoveNext()) break; // a finite answer (markdown, a given answer) said everything
+                string token = tokens.Current;
+                // The last token of the budget carries the rest of its sentence: answers end on a full stop.
+                if (n == options.Tokens - 1)
+                {
+                    var rest = new StringBuilder(token);
+                    while (!plan.EndsSentence(rest) && tokens.MoveNext()) rest.Append(tokens.Current);
+                    token = rest.ToString();
+                }
+                await text.WriteAsync(token).ConfigureAwait(false);
+                answer.Append(token);
+                written++;
             }
         }
         finally
@@ -94,7 +103,7 @@ public sealed partial class DemoAgent : IAgent
         }
         if (options.FailAfter == options.Tokens) throw new InvalidOperationException($"The demo agent failed on purpose after {options.Tokens} tokens.");
         await text.EndAsync().ConfigureAwait(false);
-        return new AgentResult(answer.ToString().Trim(), new UsageData(Words(context.Input).Count(), options.Tokens));
+        return new AgentResult(answer.ToString().Trim(), new UsageData(Words(context.Input).Count(), written));
     }
 
     private static async ValueTask PauseAsync(int ms, CancellationToken ct)
@@ -103,30 +112,86 @@ public sealed partial class DemoAgent : IAgent
         if (ms > 0) await Task.Delay(ms, ct).ConfigureAwait(false);
     }
 
-    /// <summary>An endless, deterministic plan, one word (with its leading space) per token.</summary>
-    internal static IEnumerable<string> PlanTokens(string destination)
+    /// <summary>What the agent is asked: where, for how many days, and in which form.</summary>
+    internal sealed record Plan(string Destination, int? DayCount, bool Markdown, string? Given = null)
     {
-        bool first = true;
-        foreach (string w in Words($"Here is a plan for {destination}."))
-        {
-            yield return first ? w : " " + w;
-            first = false;
-        }
-        string[] days =
+        private static readonly string[] DayPlans =
         [
             "arrive, check in near the old town, and walk to a relaxed dinner by the water.",
             "start early at the main market, then a museum before lunch and a long walk in the afternoon.",
             "take a day trip along the coast and come back for a late seafood supper.",
             "browse the small shops, sit in a garden café, and catch the sunset from the highest viewpoint.",
         ];
-        for (int day = 1; ; day++)
+
+        private static readonly string[] Tips =
+        [
+            "Tip: buy a transit pass on the first day.",
+            "Tip: book the most popular restaurant a week ahead.",
+            "Tip: keep one afternoon free for whatever you discover.",
+            "Tip: carry a light jacket for the evenings.",
+        ];
+
+        private int Days => DayCount ?? 3;
+
+        /// <summary>"a 4-day trip" when the user named a number of days, else <paramref name="noun"/>.</summary>
+        public string DaysPhrase(string noun) =>
+            DayCount is int d ? string.Create(CultureInfo.InvariantCulture, $"a {d}-day {noun.Split(' ')[^1]}") : noun;
+
+        public bool EndsSentence(StringBuilder sb) =>
+            Given is null && !Markdown && sb.Length > 0 && sb[^1] is '.' or '!' or '?';
+
+        /// <summary>
+        /// The answer, one word (with the whitespace before it) per token. Prose goes on with tips
+        /// for as long as the token budget asks; Markdown and a given answer end.
+        /// </summary>
+        public IEnumerable<string> Tokens()
         {
-            foreach (string w in Words(string.Create(CultureInfo.InvariantCulture, $"Day {day}: {days[(day - 1) % days.Length]}")))
+            if (Given is not null) return Pieces(Given);
+            if (Markdown) return Pieces(MarkdownPlan());
+            return Pieces(Prose()).Concat(EndlessTips());
+        }
+
+        private string Prose()
+        {
+            var sb = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"Here is {DaysPhrase("a plan")} for {Destination}."));
+            for (int day = 1; day <= Days; day++)
             {
-                yield return " " + w;
+                sb.Append(CultureInfo.InvariantCulture, $" Day {day}: {DayPlans[(day - 1) % DayPlans.Length]}");
+            }
+            return sb.Append(CultureInfo.InvariantCulture, $" Enjoy {Destination}!").ToString();
+        }
+
+        private static IEnumerable<string> EndlessTips()
+        {
+            for (int i = 0; ; i++)
+            {
+                foreach (string piece in Pieces(Tips[i % Tips.Length])) yield return " " + piece.TrimStart();
             }
         }
+
+        private string MarkdownPlan()
+        {
+            var sb = new StringBuilder();
+            sb.Append(CultureInfo.InvariantCulture, $"## {(DayCount is int d ? $"{d} days" : "A trip")} in {Destination}\n\n");
+            sb.Append("Here is the plan, **day by day**:\n\n");
+            for (int day = 1; day <= Days; day++)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"- **Day {day}**: {DayPlans[(day - 1) % DayPlans.Length]}\n");
+            }
+            sb.Append("\n| Day | Morning | Evening |\n|---|---|---|\n");
+            for (int day = 1; day <= Days; day++)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {day} | {(day % 2 == 1 ? "Market" : "Museum")} | {(day % 2 == 1 ? "Seafood" : "Sunset")} |\n");
+            }
+            sb.Append("\nThe itinerary as data:\n\n```json\n");
+            sb.Append(CultureInfo.InvariantCulture, $"{{ \"destination\": \"{Destination}\", \"days\": {Days} }}\n```\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"Enjoy `{Destination}`, and see [the city guide](https://example.com/guide/{Uri.EscapeDataString(Destination)}).");
+            return sb.ToString();
+        }
     }
+
+    /// <summary>A text as tokens: each word with the whitespace before it, so the tokens join back into the text.</summary>
+    internal static IEnumerable<string> Pieces(string text) => PiecePattern().Matches(text).Select(m => m.Value);
 
     private static JsonElement ToolOutput(string tool, string destination, int i) => tool switch
     {
@@ -138,17 +203,53 @@ public sealed partial class DemoAgent : IAgent
 
     private static JsonElement Json<T>(T value) => JsonSerializer.SerializeToElement(value);
 
+    /// <summary>
+    /// Where the user wants to go: "make it X", "X instead", then "to / in / for / visit / about X"
+    /// (X a capitalised place name of one or two words).
+    /// </summary>
     internal static string? Destination(string? text)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
-        var m = DestinationPattern().Match(text);
-        return m.Success ? m.Groups[1].Value : null;
+        foreach (var pattern in (ReadOnlySpan<Regex>)[MakeItPattern(), InsteadPattern(), DestinationPattern()])
+        {
+            var m = pattern.Match(text);
+            if (m.Success) return m.Groups["place"].Value;
+        }
+        return null;
     }
+
+    /// <summary>"4-day", "4 days", "four days" (1 to 14); null when the text names none.</summary>
+    internal static int? Days(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var m = DaysPattern().Match(text);
+        if (!m.Success) return null;
+        string n = m.Groups["n"].Value.ToLowerInvariant();
+        int days = int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? i : Array.IndexOf(NumberWords, n) + 1;
+        return days is >= 1 and <= 14 ? days : null;
+    }
+
+    private static readonly string[] NumberWords =
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen"];
 
     private static IEnumerable<string> Words(string s) => s.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     private static string Clip(string s) => s.Length <= 80 ? s : s[..80] + "…";
 
-    [GeneratedRegex(@"\b(?:to|in|for|visit|about)\s+([A-Z][\p{L}\-]+(?:\s[A-Z][\p{L}\-]+)?)", RegexOptions.CultureInvariant)]
+    private const string Place = @"(?<place>[A-Z][\p{L}\-]+(?:\s[A-Z][\p{L}\-]+)?)";
+
+    [GeneratedRegex(@"\b(?:to|in|for|visit|about)\s+" + Place, RegexOptions.CultureInvariant)]
     private static partial Regex DestinationPattern();
+
+    [GeneratedRegex(@"\b(?i:make\s+it|go\s+with|switch\s+to|how\s+about|what\s+about)\s+" + Place, RegexOptions.CultureInvariant)]
+    private static partial Regex MakeItPattern();
+
+    [GeneratedRegex(Place + @"\s+(?i:instead)\b", RegexOptions.CultureInvariant)]
+    private static partial Regex InsteadPattern();
+
+    [GeneratedRegex(@"\b(?<n>\d{1,2}|(?i:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen))(?:-|\s)(?i:days?|nights?)\b", RegexOptions.CultureInvariant)]
+    private static partial Regex DaysPattern();
+
+    [GeneratedRegex(@"\s*\S+", RegexOptions.CultureInvariant)]
+    private static partial Regex PiecePattern();
 }

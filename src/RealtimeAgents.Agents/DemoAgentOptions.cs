@@ -23,6 +23,10 @@ public sealed record DemoAgentOptions
     public bool Reasoning { get; init; } = true;
     /// <summary>Throw after this many answer tokens (default: never).</summary>
     public int? FailAfter { get; init; }
+    /// <summary>Answer in Markdown (a heading, a list, a table and a code block) instead of prose (default false).</summary>
+    public bool Markdown { get; init; }
+    /// <summary>Stream exactly this answer, word by word, instead of a plan (for UI tests; up to 20,000 characters).</summary>
+    public string? Answer { get; init; }
 
     /// <summary>Parses the options object; unknown members are ignored.</summary>
     public static DemoAgentOptions Parse(JsonElement? options)
@@ -36,15 +40,24 @@ public sealed record DemoAgentOptions
             FirstTokenDelayMs = Int(json, "firstTokenDelayMs", 0, 60_000) ?? o.FirstTokenDelayMs,
             ToolCalls = Int(json, "toolCalls", 0, 10) ?? o.ToolCalls,
             ToolDelayMs = Int(json, "toolDelayMs", 0, 60_000) ?? o.ToolDelayMs,
-            Reasoning = json.TryGetProperty("reasoning", out var r) ? r.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw RealtimeAgentsException.Invalid("Option 'reasoning' must be true or false."),
-            } : o.Reasoning,
+            Reasoning = Bool(json, "reasoning") ?? o.Reasoning,
             FailAfter = Int(json, "failAfter", 0, 100_000),
+            Markdown = Bool(json, "markdown") ?? o.Markdown,
+            Answer = json.TryGetProperty("answer", out var a) && a.ValueKind != JsonValueKind.Null
+                ? a.ValueKind == JsonValueKind.String && a.GetString() is { Length: > 0 and <= 20_000 } text
+                    ? text
+                    : throw RealtimeAgentsException.Invalid("Option 'answer' must be a string of 1 to 20,000 characters.")
+                : null,
         };
     }
+
+    private static bool? Bool(JsonElement json, string name) =>
+        !json.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null : v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw RealtimeAgentsException.Invalid($"Option '{name}' must be true or false."),
+        };
 
     private static int? Int(JsonElement json, string name, int min, int max)
     {

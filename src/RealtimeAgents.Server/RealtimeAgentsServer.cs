@@ -93,6 +93,7 @@ public static partial class RealtimeAgentsServer
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ThreadWatchers>();
         services.AddSingleton<ITaskNotifier, ThreadNotices>();
+        services.AddHostedService<HubShutdown>();
         services.AddHttpSurface(config.GetSection("Http"));
         services.AddRealtimeAgentsAuth(config.GetSection("Auth"), config.GetSection("Limits"));
         configure?.Invoke(builder);

@@ -90,6 +90,14 @@ public sealed class Cluster : IAsyncDisposable
         hub.Kill();
     }
 
+    /// <summary>Stops a hub node with SIGTERM; returns how long it took to exit (SIGKILL after 10 s).</summary>
+    public Task<TimeSpan> TerminateHubAsync(string name)
+    {
+        NodeProcess hub;
+        lock (_hubs) hub = _hubs[name];
+        return hub.TerminateAsync(TimeSpan.FromSeconds(10));
+    }
+
     public async Task StartWorkerAsync(string name)
     {
         var env = Environment();

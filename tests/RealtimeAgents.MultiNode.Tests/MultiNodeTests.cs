@@ -77,6 +77,38 @@ public abstract class MultiNodeTests
     }
 
     [Fact]
+    public async Task HubNodeStoppedWithSigterm_WithTenClients_ExitsAtOnce_AndEveryClientResumesOnTheOtherNode()
+    {
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        var slow = new { tokens = 120, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
+        var clients = new List<RealtimeAgentsClient>();
+        var subs = new List<TaskSubscription>();
+        for (int i = 0; i < 10; i++)
+        {
+            var client = await cluster.ConnectAsync("hub-a", "hub-b");
+            clients.Add(client);
+            var t = await client.SubmitAsync(Cluster.Demo(slow)).DefaultTimeout();
+            subs.Add(await client.SubscribeAsync(t.TaskId).DefaultTimeout());
+        }
+        var heads = await Task.WhenAll(subs.Select(s => s.CollectAsync(e => e.Kind == EventKinds.TextDelta && e.Seq > 10))).DefaultTimeout(30_000);
+
+        // The node says goodbye and closes its connections instead of waiting out the host's 30 s
+        // shutdown timeout for them. The target is 2 s; the bound leaves room for a loaded machine.
+        var took = await cluster.TerminateHubAsync("hub-a");
+        Assert.True(took < TimeSpan.FromSeconds(3), $"hub-a took {took.TotalMilliseconds:F0} ms to exit after SIGTERM");
+
+        var tails = await Task.WhenAll(subs.Select(s => s.CollectAsync(timeoutMs: 45_000))).DefaultTimeout(60_000);
+        for (int i = 0; i < subs.Count; i++)
+        {
+            var all = heads[i].Concat(tails[i]).ToList();
+            StreamAssert.CompleteTask(all);
+            Assert.Equal(EventKinds.TaskCompleted, all[^1].Kind);
+            Assert.Equal(0, subs[i].DuplicatesDropped);
+            Assert.Equal(cluster.HubUrl("hub-b").Port, clients[i].ConnectionFactory.CurrentUrl.Port);
+        }
+    }
+
+    [Fact]
     public async Task PubSubConnectionKilledMidStream_NoClientMissesAnEvent()
     {
         await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1, OnRedisCluster);

@@ -30,6 +30,19 @@ public abstract class HubStreamingTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task SubscribeLiveOnly_ToAFinishedTask_DeliversItsTerminalEvent_AndEnds()
+    {
+        var client = await server.ConnectAsync();
+        var task = await client.SubmitAsync(ServerFixture.Demo()).DefaultTimeout();
+        var all = await (await client.SubscribeAsync(task.TaskId).DefaultTimeout()).CollectAsync();
+        var live = await client.SubscribeAsync(task.TaskId, Cursors.Live).DefaultTimeout();
+        var events = await live.CollectAsync();
+        Assert.Equal([all[^1].Seq], events.Select(e => e.Seq));
+        Assert.Equal(EventKinds.TaskCompleted, events[0].Kind);
+        Assert.Equal(TaskStates.Completed, live.Result!.Status);
+    }
+
+    [Fact]
     public async Task SubscribeFromACursorInTheMiddleOfARunningTask_DeliversExactlyTheRemainder()
     {
         var client = await server.ConnectAsync();

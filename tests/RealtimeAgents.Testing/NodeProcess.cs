@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
@@ -71,6 +72,28 @@ public sealed partial class NodeProcess : IDisposable
         await WaitForLogAsync("Now listening on:").ConfigureAwait(false);
         var match = ListeningPattern().Match(Log);
         return new Uri(match.Groups[1].Value);
+    }
+
+    /// <summary>
+    /// SIGTERM, as an orchestrator or Ctrl-C stops a process, then waits for it to exit; SIGKILL
+    /// after <paramref name="timeout"/>. Returns how long the process took to exit.
+    /// </summary>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+        {
+            await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Kill();
+        }
+        return watch.Elapsed;
     }
 
     /// <summary>SIGKILL.</summary>

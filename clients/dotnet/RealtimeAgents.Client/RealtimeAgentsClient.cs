@@ -366,6 +366,11 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
             else sub.ReleaseEvents();
             sub.Resumes++;
         }
+        catch (Exception) when (Connection.State != HubConnectionState.Connected && !_disposing.IsCancellationRequested)
+        {
+            // The connection went away under the call (a node shutting down closes connections,
+            // even ones that just reconnected to it): the reconnect or restart resumes it again.
+        }
         catch (Exception ex)
         {
             sub.Complete(ex);

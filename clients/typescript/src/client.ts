@@ -108,8 +108,10 @@ export class RealtimeAgentsClient {
   private readonly unavailableDelays: number[];
   private readonly protocol: LazyMessagePackProtocol | undefined;
   private limits: Promise<HubLimits> | undefined;
+  private readonly url: string;
 
   constructor(options: ClientOptions) {
+    this.url = options.url;
     this.unavailableDelays = options.unavailableRetryDelaysMs ?? [250, 500, 1000, 2000, 4000];
     const delays = options.reconnectDelaysMs ?? [0, 250, 1000, 2000, 5000, 10000];
     const retry: IRetryPolicy = {
@@ -193,22 +195,23 @@ export class RealtimeAgentsClient {
     if (this.connection.state === HubConnectionState.Reconnecting) return this.whenReconnected();
     this.starting ??= (this.protocol ? this.protocol.load() : Promise.resolve()).then(() => this.connection.start()).then(
       () => this.emit({ type: "connected" }),
-      (error) => {
+      async (error) => {
         this.starting = undefined;
-        throw new ConnectionClosedError(`Could not connect to the hub: ${(error as Error)?.message ?? error}`, { cause: error });
+        throw new ConnectionClosedError(`Could not connect to the hub at ${this.url}: ${await unreachable(this.url) ?? (error as Error)?.message ?? error}`, { cause: error });
       });
     return this.starting;
   }
 
   /** Submits a task and subscribes to its events from the start. */
-  async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle> {
+  async submit(request: SubmitTaskRequest, options: CallOptions = {}): Promise<TaskHandle & { readonly threadId: string }> {
     await this.checkSize("Input", request.input, request.options, () => request, options.signal);
     // A retry after "unavailable" must not create a second task: give the request an idempotency key.
     const keyed = request.idempotencyKey || this.unavailableDelays.length === 0
       ? request
       : { ...request, idempotencyKey: globalThis.crypto.randomUUID() };
     const accepted = await this.invoke<SubmitTaskResult>(options.signal, HubMethods.submitTask, keyed);
-    return this.open(accepted.taskId, { signal: options.signal }, accepted.threadId);
+    // The server named the thread, so this handle's threadId is known from the start.
+    return this.open(accepted.taskId, { signal: options.signal }, accepted.threadId) as TaskHandle & { readonly threadId: string };
   }
 
   /**
@@ -360,8 +363,9 @@ export class RealtimeAgentsClient {
       sub.subscribed(result, cursor);
     } catch (error) {
       if (sub.resumes >= 0) sub.unhold();
-      // A call cut off by a dropped connection is repeated by resumeAll once it is back.
-      if (this.connection.state === HubConnectionState.Reconnecting) return;
+      // A call cut off by a dropped connection (or one a stopping node closed right after the
+      // reconnect) is repeated by resumeAll once it is back.
+      if (!this.closed && this.connection.state !== HubConnectionState.Connected) return;
       sub.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
@@ -444,5 +448,27 @@ class LazyMessagePackProtocol implements IHubProtocol {
     // (length 2, then the array [6]), so nothing else needs the module before connecting.
     if (!this.inner && message.type === MessageType.Ping) return new Uint8Array([0x02, 0x91, 0x06]).buffer;
     return this.loaded.writeMessage(message);
+  }
+}
+
+/**
+ * A WebSocket that fails to open says nothing about why, and SignalR then guesses at sticky
+ * sessions. One plain HTTP request tells a refused or unresolvable address apart from a server
+ * that answered: the words for the first, undefined (keep SignalR's text) for the second.
+ */
+async function unreachable(url: string): Promise<string | undefined> {
+  try {
+    await fetch(url, { method: "GET", signal: AbortSignal.timeout(3000) });
+    return undefined;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } })?.cause;
+    switch (cause?.code) {
+      case "ECONNREFUSED": return "the connection was refused (is the server running, on this address and port?)";
+      case "ENOTFOUND": case "EAI_AGAIN": return "the host name could not be resolved";
+      case "ETIMEDOUT": case "UND_ERR_CONNECT_TIMEOUT": return "the connection timed out";
+    }
+    if ((error as Error)?.name === "TimeoutError") return "the server did not answer within 3 s";
+    // Browsers hide the reason ("Failed to fetch"): the server is down, or blocked by CORS or a proxy.
+    return error instanceof TypeError ? "the server could not be reached (is it running?)" : undefined;
   }
 }

@@ -125,6 +125,15 @@ for (const protocol of PROTOCOLS) describe(`over ${protocol}`, () => {
       assert.equal(result.status, "completed");
     });
 
+    test("live only (\"$\") on a finished task gets its terminal event and ends", async () => {
+      const handle = await timeout(client.submit({ agent: "demo", input: "Lisbon", options: fast }));
+      const all = await collect(handle);
+      const live = client.subscribe(handle.taskId, { cursor: "$" });
+      const events = await timeout(collect(live), 5_000, "a live-only subscription to a finished task ending");
+      assert.deepEqual(events.map((e) => e.seq), [all.at(-1).seq]);
+      assert.equal(events[0].kind, "task.completed");
+    });
+
     test("by task id learns the thread from the events", async () => {
       const submitted = await timeout(client.submit({ agent: "demo", input: "Nice", options: fast }));
       await collect(submitted);
@@ -171,6 +180,20 @@ for (const protocol of PROTOCOLS) describe(`over ${protocol}`, () => {
   });
 
   describe("refusals", () => {
+    test("connecting to a port nobody listens on says the connection was refused", async () => {
+      const { createServer } = await import("node:net");
+      const port = await new Promise((resolve) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+      const down = createClient({ url: `http://127.0.0.1:${port}/hubs/agents`, protocol, logger: LogLevel.None });
+      try {
+        const error = await timeout(down.connect().then(() => undefined, (e) => e), 10_000, "connect to a closed port");
+        assert.ok(error instanceof Error);
+        assert.match(error.message, /refused/);
+        assert.doesNotMatch(error.message, /SignalR endpoint|sticky/);
+      } finally {
+        await down.close();
+      }
+    });
+
     test("bad input rejects with the server's message and code", async () => {
       await assert.rejects(client.submit({ agent: "nobody", input: "hi" }), (e) => {
         assert.ok(e instanceof RealtimeAgentsError);

@@ -61,9 +61,10 @@ export async function startServer({ timeoutMs = 30_000, env = {}, cwd } = {}) {
 export async function startProxy(port) {
   const sockets = new Set();
   let refusing = false;
+  let target = port;
   const server = net.createServer((down) => {
     if (refusing) { down.on("error", () => { }); down.resetAndDestroy(); return; }
-    const up = net.connect(port, "127.0.0.1");
+    const up = net.connect(target, "127.0.0.1");
     for (const s of [down, up]) {
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
@@ -80,6 +81,8 @@ export async function startProxy(port) {
   return {
     port: proxyPort,
     get refusing() { return refusing; },
+    /** The port new connections go to (a balancer moving to another node); open ones stay. */
+    set target(value) { target = value; },
     set refusing(value) { refusing = value; },
     hubUrl: `http://127.0.0.1:${proxyPort}/hubs/agents`,
     get connections() { return sockets.size / 2; },

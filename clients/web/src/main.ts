@@ -11,7 +11,7 @@ import {
 } from "@realtime-agents/client";
 import { $, h } from "./dom.js";
 import { refusal, storedToken, storeToken } from "./auth.js";
-import { TurnView, type TurnPhase } from "./turn.js";
+import { phaseChip, TurnView, type TurnPhase } from "./turn.js";
 import "./styles.css";
 
 /**
@@ -64,6 +64,26 @@ log.prepend(signinPanel);
 const signOutButton = h("button", { id: "sign-out", class: "ghost", type: "button", hidden: true }, "Sign out");
 $("#new-chat").before(signOutButton);
 
+// The server's input limit (RealtimeAgents:Tasks:MaxInputBytes, 32 KiB unless configured):
+// a longer message is refused here, with the sizes in words, instead of failing on the wire.
+const maxInputBytes = Number(document.querySelector<HTMLMetaElement>('meta[name="ra-max-input-bytes"]')?.content) || 32 * 1024;
+const utf8 = new TextEncoder();
+
+/** "32 KB", "1.5 MB": sizes as people read them. */
+function sizeInWords(bytes: number): string {
+  if (bytes < 1000) return `${bytes} bytes`;
+  if (bytes < 1_000_000) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Why a message cannot be sent as it is, or undefined. */
+function tooLong(text: string): string | undefined {
+  const bytes = utf8.encode(text).length;
+  return bytes > maxInputBytes
+    ? `This message is ${sizeInWords(bytes)}; the server accepts up to ${sizeInWords(maxInputBytes)}. Shorten it to send.`
+    : undefined;
+}
+
 const announced: Partial<Record<TurnPhase, string>> = {
   thinking: "Thinking", acting: "Calling a tool", writing: "Writing the answer", done: "Answer complete",
   stopped: "Stopped", failed: "The task failed",
@@ -76,6 +96,8 @@ class Chat {
   private scope = new AbortController();
   private watch: ThreadWatch | undefined;
   private lastAnnounced: TurnPhase | undefined;
+  /** The task a link or a reload asked for: scrolled to and highlighted once it is drawn. */
+  private pendingFocus: string | undefined;
 
   get active(): TurnView | undefined {
     return [...this.turns.values()].reverse().find((t) => t.running);
@@ -89,6 +111,7 @@ class Chat {
     this.threadId = undefined;
     this.turns.clear();
     this.links.clear();
+    this.pendingFocus = undefined;
     for (const el of [...log.querySelectorAll(".turn")]) el.remove();
     taskList.replaceChildren();
     intro.hidden = false;
@@ -96,13 +119,17 @@ class Chat {
   }
 
   async openTask(taskId: string): Promise<void> {
-    if (this.turns.has(taskId)) { this.focus(taskId); return; }
+    if (this.turns.has(taskId)) { this.pendingFocus = undefined; this.focus(taskId); return; }
     this.reset();
     try {
       const task = await client.getTask(taskId, { signal: this.scope.signal });
       this.openThread(task.threadId, taskId);
     } catch (error) {
-      showError(error);
+      if (error instanceof RealtimeAgentsError && error.code === "not_found") {
+        showError(new Error("This task is no longer on the server (it expired, or the server restarted)."), "gone");
+      } else {
+        showError(error);
+      }
     }
   }
 
@@ -117,7 +144,10 @@ class Chat {
     (async () => {
       for await (const task of watch) this.addTurn(task.taskId, task.input, task.status);
     })().catch((error) => { if (!signal.aborted) showError(error); });
-    if (focusTaskId) void watch.ready().then(() => this.focus(focusTaskId), () => { });
+    if (focusTaskId) {
+      this.pendingFocus = focusTaskId;
+      void watch.ready().then(() => this.settleFocus(focusTaskId), () => { });
+    }
   }
 
   /** Adds a task's turn (once) and draws its events as they come. */
@@ -137,7 +167,7 @@ class Chat {
     const events = handle ?? client.subscribe(taskId, { signal });
     (async () => {
       for await (const ev of events.events({ signal })) {
-        const pinned = isPinnedToBottom();
+        const pinned = isPinnedToBottom() && !this.pendingFocus;
         turn.apply(ev);
         if (pinned) scrollToBottomSoon();
       }
@@ -154,6 +184,10 @@ class Chat {
   async send(text: string): Promise<void> {
     hideError();
     const chosen = policy.value as MessagePolicy;
+    // Waiting for a connection that is down would leave the message in limbo: say so at once.
+    if (client.state === "reconnecting" || !navigator.onLine) throw new NotSentError(navigator.onLine
+      ? "The connection to the server is down (it may be restarting)."
+      : "This device is offline.");
     if (!this.threadId) {
       const handle = await client.submit({ agent, input: text, options: agentOptions });
       this.threadId = handle.threadId;
@@ -163,7 +197,15 @@ class Chat {
       scrollToBottomSoon();
       return;
     }
-    const result = await client.sendMessage(this.threadId, text, { policy: chosen });
+    let result;
+    try {
+      result = await client.sendMessage(this.threadId, text, { policy: chosen });
+    } catch (error) {
+      if (error instanceof RealtimeAgentsError && error.code === "not_found") {
+        throw new ThreadGoneError();
+      }
+      throw error;
+    }
     if (result.outcome !== "injected") {
       this.addTurn(result.taskId, text, result.outcome === "queued" ? "pending" : "queued");
       setRoute(result.taskId);
@@ -180,14 +222,36 @@ class Chat {
     const turn = this.turns.get(taskId);
     if (!turn) return;
     for (const [id, link] of this.links) link.toggleAttribute("aria-current", id === taskId);
-    turn.el.scrollIntoView({ block: "start" });
+    for (const t of this.turns.values()) t.el.classList.toggle("linked", t === turn);
+    // A live task at the end of the thread is followed as it writes; any other is shown from its top.
+    if (turn.running && turn === [...this.turns.values()].at(-1)) scrollToBottomSoon();
+    else turn.el.scrollIntoView({ block: "start" });
     turn.el.classList.add("flash");
-    setTimeout(() => turn.el.classList.remove("flash"), 1200);
+    setTimeout(() => turn.el.classList.remove("flash"), 1600);
+  }
+
+  /**
+   * A link or a reload lands on its task even while the turns above it are still replaying and
+   * growing: it is scrolled to as soon as it is drawn and again while the page settles, unless
+   * the reader scrolls first.
+   */
+  private settleFocus(taskId: string): void {
+    let tries = 0;
+    const scope = this.scope;
+    const tick = () => {
+      if (scope.signal.aborted || this.pendingFocus !== taskId) return;
+      if (this.turns.has(taskId)) this.focus(taskId);
+      if (++tries < 8) setTimeout(tick, 120);
+      else this.pendingFocus = undefined;
+    };
+    const stop = () => { if (this.pendingFocus === taskId) this.pendingFocus = undefined; };
+    for (const type of ["wheel", "touchmove", "keydown"]) addEventListener(type, stop, { once: true, passive: true });
+    tick();
   }
 
   private changed(turn: TurnView): void {
     const chip = this.links.get(turn.taskId)?.querySelector(".chip");
-    if (chip) { chip.textContent = turn.phase; chip.setAttribute("data-phase", turn.phase); }
+    if (chip) { chip.textContent = phaseChip[turn.phase]; chip.setAttribute("data-phase", turn.phase); }
     if (turn === [...this.turns.values()].at(-1) && turn.phase !== this.lastAnnounced && announced[turn.phase]) {
       this.lastAnnounced = turn.phase;
       announcer.textContent = announced[turn.phase]!;
@@ -199,6 +263,8 @@ class Chat {
   update(): void {
     const running = !!this.active;
     stopButton.hidden = !running;
+    // "Not sent, the agent is busy" is stale once the agent is done.
+    if (!running && errorBox.dataset.kind === "busy") hideError();
     document.body.classList.toggle("running", running);
     input.placeholder = running
       ? { interrupt: "Send to stop it and ask this instead…", enqueue: "Send to ask this next…",
@@ -227,18 +293,57 @@ function route(): void {
 }
 
 // --- composer and keyboard -------------------------------------------------------------------
-form.addEventListener("submit", (e) => {
-  e.preventDefault();
+/** Raised when a message was not sent; the text stays in the box. */
+class NotSentError extends Error {
+  override name = "NotSentError";
+}
+
+/** The thread is gone from the server (an in-memory server restarted). */
+class ThreadGoneError extends Error {
+  override name = "ThreadGoneError";
+  constructor() { super("This conversation is no longer on the server (it may have restarted)."); }
+}
+
+let sending = false;
+async function submit(): Promise<void> {
   const text = input.value.trim();
   if (!text) { input.focus(); return; }
-  input.value = "";
-  autosize();
-  chat.send(text).catch((error) => {
-    input.value = input.value || text;
-    autosize();
-    showError(error);
-  });
+  const refusedSize = tooLong(text);
+  if (refusedSize) { displayError(refusedSize, "size"); return; }
+  if (sending) return;
+  sending = true;
+  form.setAttribute("aria-busy", "true");
+  try {
+    await chat.send(text);
+    // Sent: clear the box, unless the user already typed something else meanwhile.
+    if (input.value.trim() === text) { input.value = ""; autosize(); }
+  } catch (error) {
+    // Not sent: the text stays where it is, with the reason and a way to try again.
+    if (error instanceof ThreadGoneError) {
+      displayError(`${error.message} Your message was not sent.`, "gone", { label: "Start a new chat with it", run: () => {
+        history.replaceState(null, "", "#/");
+        chat.reset();
+        void submit();
+      } });
+    } else if (error instanceof RealtimeAgentsError) {
+      showError(error);
+    } else {
+      const reason = error instanceof Error ? error.message : String(error);
+      const show = () => displayError(`Not sent: ${reason} Your message is still in the box.`, "offline", { label: "Retry", run: () => void submit() });
+      // A refused token also looks like a failed connection: then the sign-in panel asks for one.
+      if (error instanceof ConnectionClosedError) void checkAuth().then((refused) => { if (!refused) show(); });
+      else show();
+    }
+  } finally {
+    sending = false;
+    form.removeAttribute("aria-busy");
+  }
   input.focus();
+}
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void submit();
 });
 
 input.addEventListener("keydown", (e) => {
@@ -247,7 +352,12 @@ input.addEventListener("keydown", (e) => {
     form.requestSubmit();
   }
 });
-input.addEventListener("input", autosize);
+input.addEventListener("input", () => {
+  autosize();
+  const refusedSize = tooLong(input.value);
+  if (refusedSize) displayError(refusedSize, "size");
+  else if (errorBox.dataset.kind === "size") hideError();
+});
 policy.addEventListener("change", () => chat.update());
 
 stopButton.addEventListener("click", () => {
@@ -272,6 +382,7 @@ for (const button of intro.querySelectorAll<HTMLButtonElement>("button[data-prom
 
 $("#new-chat").addEventListener("click", () => {
   history.replaceState(null, "", "#/");
+  hideError();
   chat.reset();
   input.focus();
 });
@@ -293,7 +404,7 @@ function autosize(): void {
 }
 
 // --- errors and connection -------------------------------------------------------------------
-function showError(error: unknown): void {
+function showError(error: unknown, kind = "error"): void {
   if (error instanceof RealtimeAgentsError && error.code === "unauthenticated") {
     signIn(error.message.replace(/^[a-z_]+: /, ""));
     return;
@@ -303,20 +414,34 @@ function showError(error: unknown): void {
     void checkAuth().then((refused) => { if (!refused) displayError(error); });
     return;
   }
-  displayError(error);
+  if (error instanceof RealtimeAgentsError && error.code === "not_found" && /^not_found: Thread /.test(error.message)) {
+    displayError(new ThreadGoneError().message, "gone");
+    return;
+  }
+  if (error instanceof RealtimeAgentsError && error.code === "conflict") {
+    displayError("The agent is still working, so the message was not sent (policy: Don't send).", "busy");
+    return;
+  }
+  displayError(error, kind);
 }
 
-function displayError(error: unknown): void {
+/** Shows a message (and optionally one action) above the composer; `kind` says when it goes stale. */
+function displayError(error: unknown, kind = "error", action?: { label: string; run: () => void }): void {
   const message = error instanceof RealtimeAgentsError
-    ? error.code === "conflict" ? "The agent is still working, so the message was not sent (policy: reject)."
-      : error.message.replace(/^[a-z_]+: /, "")
+    ? error.message.replace(/^[a-z_]+: /, "")
     : error instanceof Error ? error.message : String(error);
-  errorBox.textContent = message;
+  errorBox.replaceChildren(h("span", { class: "error-text" }, message));
+  if (action) errorBox.append(h("button", { type: "button", class: "error-action", onclick: () => { hideError(); action.run(); } }, action.label));
+  if (kind === "gone" && !action) {
+    errorBox.append(h("button", { type: "button", class: "error-action", onclick: () => { hideError(); $("#new-chat").click(); } }, "New chat"));
+  }
+  errorBox.dataset.kind = kind;
   errorBox.hidden = false;
 }
 
 function hideError(): void {
   errorBox.hidden = true;
+  delete errorBox.dataset.kind;
 }
 
 let resumedTimer: ReturnType<typeof setTimeout> | undefined;
@@ -330,6 +455,8 @@ function showConnection(state: "connecting" | "connected" | "reconnecting" | "re
 let authProbe: ReturnType<typeof setTimeout> | undefined;
 client.onConnectionChange((ev) => {
   clearTimeout(authProbe);
+  // Back online: a "not connected" message is stale (the text is still in the box to send).
+  if ((ev.type === "connected" || ev.type === "resumed") && errorBox.dataset.kind === "offline") hideError();
   if (ev.type === "connected") { showConnection("connected", "Connected"); showSignedIn(!!storedToken()); }
   else if (ev.type === "reconnecting") { showConnection("reconnecting", "Reconnecting…"); probeWhileReconnecting(); }
   else if (ev.type === "resumed") { showConnection("resumed", "Resumed"); showSignedIn(!!storedToken()); }

@@ -61,7 +61,7 @@ async function serverAnswer(taskId) {
 const fastQuery = "tokens=40&tokenIntervalMs=25&firstTokenDelayMs=0&toolDelayMs=50";
 const slowQuery = "tokens=3000&tokenIntervalMs=25&firstTokenDelayMs=0&toolDelayMs=0";
 
-describe("the chat", { timeout: 60_000 }, () => {
+describe("the chat", { timeout: 150_000 }, () => {
   test("an answer streams in token by token and ends with Done", async () => {
     const { page, errors, close } = await openChat(fastQuery);
     try {
@@ -90,23 +90,26 @@ describe("the chat", { timeout: 60_000 }, () => {
     } finally { await close(); }
   });
 
-  test("the steps show the reasoning and each tool call with its arguments and result", async () => {
+  test("reasoning is its own Thinking section; each tool call is a card with its arguments, state and folded result", async () => {
     const { page, close } = await openChat(fastQuery);
     try {
       await send(page, "Plan a trip to Kyoto");
       await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
-      const summary = page.locator(`${lastTurn} .steps > summary`);
-      assert.match(await summary.textContent(), /View steps · 2 tool calls/);
-      await summary.click();
-      const tools = page.locator(`${lastTurn} .step-tool`);
+      assert.equal(await page.textContent(`${lastTurn} .thinking > summary`), "Thinking");
+      const tools = page.locator(`${lastTurn} .tool-card`);
       assert.equal(await tools.count(), 2);
-      assert.equal(await tools.nth(0).locator(".tool-name").textContent(), "⚙search_flights");
-      assert.deepEqual(JSON.parse(await tools.nth(0).locator(".tool-args").textContent()), { destination: "Kyoto", when: "next month" });
+      assert.equal(await tools.nth(0).locator(".tool-name").textContent(), "search_flights");
+      assert.equal(await tools.nth(0).locator(".tool-args").textContent(), 'destination: "Kyoto", when: "next month"');
+      assert.equal(await tools.nth(0).getAttribute("data-state"), "done");
+      assert.equal(await tools.nth(0).locator(".tool-state").textContent(), "Done");
+      assert.equal(await tools.nth(0).locator(".tool-result").isVisible(), false, "the result is folded");
+      await tools.nth(0).locator("summary").click();
+      assert.equal(await tools.nth(0).locator(".tool-result").isVisible(), true);
       const result = JSON.parse(await tools.nth(0).locator(".tool-result").textContent());
       assert.equal(result.flights.length, 2);
       assert.match(await tools.nth(1).locator(".tool-result").textContent(), /Casa Kyoto/);
       assert.match(await page.textContent(`${lastTurn} .step-reasoning`), /The user wants a trip to Kyoto\. I should find flights/);
-      await page.locator(`${lastTurn} .step-tool`).first().scrollIntoViewIfNeeded();
+      await page.locator(`${lastTurn} .tool-card`).first().scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.join(shots, "03-steps.png") });
     } finally { await close(); }
   });
@@ -122,7 +125,7 @@ describe("the chat", { timeout: 60_000 }, () => {
       assert.equal(await page.isHidden("#stop"), true);
       assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
       assert.equal((await sdk.getTask(await taskIdOf(page))).status, "cancelled");
-      assert.equal(await page.textContent(".task-list .chip"), "stopped");
+      assert.equal(await page.textContent(".task-list .chip"), "Stopped");
       await page.screenshot({ path: path.join(shots, "04-stopped.png") });
     } finally { await close(); }
   });
@@ -251,7 +254,7 @@ describe("the chat", { timeout: 60_000 }, () => {
       }
       assert.ok(onSummary, "the steps summary is reachable with the keyboard");
       await page.keyboard.press("Enter");
-      assert.equal(await page.$eval(`${lastTurn} .steps`, (d) => d.open), true);
+      assert.equal(await page.evaluate(() => document.activeElement.parentElement.open), true);
       assert.equal(await page.getAttribute("#composer-input", "id"), "composer-input");
       assert.ok(await page.$eval("label[for=composer-input]", (l) => l.textContent === "Message"));
       assert.equal(await page.getAttribute("#announcer", "aria-live"), "polite");
@@ -265,7 +268,7 @@ describe("the chat", { timeout: 60_000 }, () => {
       await send(page, "Plan a trip to Rome");
       await page.waitForSelector(`${lastTurn}[data-phase="failed"]`);
       assert.match(await page.textContent(`${lastTurn} .status-text`), /^Failed · .*failed on purpose after 12 tokens/);
-      assert.equal(await page.textContent(".task-list .chip"), "failed");
+      assert.equal(await page.textContent(".task-list .chip"), "Failed");
       assert.equal(await page.isHidden("#stop"), true);
       await page.screenshot({ path: path.join(shots, "11-failed-dark.png") });
     } finally { await close(); }
@@ -276,7 +279,7 @@ describe("the chat", { timeout: 60_000 }, () => {
     try {
       await send(page, "Plan a 3-day trip to Barcelona");
       await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
-      await page.click(`${lastTurn} .steps > summary`);
+      await page.click(`${lastTurn} .tool-card > summary`);
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 375), "no horizontal overflow");
       await page.screenshot({ path: path.join(shots, "09-phone.png") });
       await page.click("#tasks-toggle");

@@ -57,6 +57,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
             var info = await log.GetInfoAsync(taskId, cancellationToken).ConfigureAwait(false);
             var (tracker, recovered) = Position(info, cursor);
             subscription.Start(tracker, recovered, info?.Epoch ?? StreamId.Zero);
+            if (!recovered) subscription.LostReason = WhyLost(info, cursor);
             return subscription;
         }
         catch
@@ -78,7 +79,11 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         switch (cursor.Kind)
         {
             case CursorKind.Live:
-                return (end, true);
+                // "Live only" on a finished task: the only thing left to tell is that it finished,
+                // so the subscriber gets the terminal event and its stream ends at once.
+                return info is { Terminal: true, LastSeq: > 0 }
+                    ? (new SequenceTracker(Before(info.LastId), info.LastSeq - 1), true)
+                    : (end, true);
             case CursorKind.Start:
                 // Complete from seq 1 only when nothing was trimmed and the epoch began with the
                 // first retained entry (a log that lost appends starts a later epoch).
@@ -91,6 +96,20 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
                 if (!covered) return (end, false);
                 return (after == info!.LastId ? end : new SequenceTracker(after, null), true);
         }
+    }
+
+    /// <summary>The largest id strictly before <paramref name="id"/>: reading after it yields <paramref name="id"/>.</summary>
+    private static StreamId Before(StreamId id) => id.N > 0 ? new StreamId(id.Ms, id.N - 1) : new StreamId(id.Ms - 1, long.MaxValue);
+
+    /// <summary>Why a cursor is not covered, in the words a client should see.</summary>
+    internal static string WhyLost(EventStreamInfo? info, Cursor cursor)
+    {
+        if (info is null) return "The task has no events retained (they expired or were never written). Start again from the task's current state.";
+        if (cursor.Kind == CursorKind.After && cursor.After > info.LastId)
+            return $"The cursor {cursor.After} is beyond the end of this task's events (the last is {info.LastId}): it does not belong to this task or to this incarnation of its stream.";
+        if (cursor.Kind == CursorKind.After && cursor.After < info.Epoch)
+            return "The cursor belongs to an earlier incarnation of this task's stream (it was recreated). Start again from the task's current state.";
+        return "The events after the requested cursor are no longer retained (trimmed or expired). Start again from the task's current state.";
     }
 
     private async Task PumpAsync(RelaySubscription sub, CancellationToken ct)
@@ -225,6 +244,8 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     internal IEventSink Sink { get; }
     /// <summary>False when the cursor was older than what the log retains.</summary>
     public bool Recovered { get; private set; }
+    /// <summary>When not <see cref="Recovered"/>: why, in words for the client.</summary>
+    public string? LostReason { get; internal set; }
     /// <summary>Delivered events come strictly after this id.</summary>
     public string Cursor { get; private set; } = Contracts.Cursors.Start;
     /// <summary>The stream incarnation.</summary>

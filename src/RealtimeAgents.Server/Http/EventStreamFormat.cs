@@ -42,9 +42,9 @@ internal sealed class EventStreamFormat : IStreamFormat
         if (!subscription.Recovered)
         {
             var gone = new StreamUnrecoverable(subscription.TaskId, subscription.Cursor,
-                "The events after the requested cursor are no longer retained (trimmed or expired). Start again from the task's current state.");
+                subscription.LostReason ?? "The events after the requested cursor are no longer retained (trimmed or expired). Start again from the task's current state.");
             await writer.WriteFrameAsync(SseWriter.Frame(null, Unrecoverable,
-                JsonSerializer.SerializeToUtf8Bytes(gone, HttpJsonContext.Default.StreamUnrecoverable)), ct).ConfigureAwait(false);
+                JsonSerializer.SerializeToUtf8Bytes(gone, HttpJsonContext.Readable.StreamUnrecoverable)), ct).ConfigureAwait(false);
             return false;
         }
         var opened = new SubscribeResult(subscription.TaskId, _status, true, subscription.Cursor, subscription.Epoch);

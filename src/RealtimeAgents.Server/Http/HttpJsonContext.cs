@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -25,4 +26,12 @@ public sealed record StreamUnrecoverable(string TaskId, string Cursor, string Re
 [JsonSerializable(typeof(InterruptRequest))]
 [JsonSerializable(typeof(SendMessageRequest))]
 [JsonSerializable(typeof(StreamUnrecoverable))]
-internal sealed partial class HttpJsonContext : JsonSerializerContext;
+internal sealed partial class HttpJsonContext : JsonSerializerContext
+{
+    /// <summary>The same shapes written for people reading curl output: no \u0027 for an apostrophe.</summary>
+    public static HttpJsonContext Readable { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

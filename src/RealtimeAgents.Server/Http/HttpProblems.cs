@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
@@ -22,6 +23,13 @@ internal sealed class HttpRefusalException(int status, string code, string messa
 internal static partial class HttpProblems
 {
     public const string ContentType = "application/problem+json";
+
+    /// <summary>
+    /// Problem bodies are read by people in curl as much as by programs: apostrophes, quotes and
+    /// non-ASCII letters are written as themselves, not as \u0027. Only what JSON itself requires
+    /// is escaped; the body is never embedded in HTML, where the default encoder's caution matters.
+    /// </summary>
+    internal static readonly JsonWriterOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The HTTP status of a product error.</summary>
     public static int StatusOf(RealtimeAgentsException error) => error.Code switch
@@ -136,7 +144,7 @@ internal static partial class HttpProblems
             var response = httpContext.Response;
             response.StatusCode = status;
             response.ContentType = ContentType;
-            await using var json = new Utf8JsonWriter(response.Body);
+            await using var json = new Utf8JsonWriter(response.Body, Readable);
             json.WriteStartObject();
             json.WriteString("type", "about:blank");
             json.WriteString("title", ReasonPhrases.GetReasonPhrase(status));

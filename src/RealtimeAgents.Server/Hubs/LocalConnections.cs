@@ -21,6 +21,9 @@ public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManage
     /// <summary>A connection on this node, or null.</summary>
     public HubConnectionContext? Local(string connectionId) => _local.GetValueOrDefault(connectionId);
 
+    /// <summary>This node's connections now (a snapshot).</summary>
+    public IReadOnlyCollection<HubConnectionContext> LocalConnections => [.. _local.Values];
+
     /// <inheritdoc />
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
