@@ -23,6 +23,10 @@ public sealed record DemoAgentOptions
     public bool Reasoning { get; init; } = true;
     /// <summary>Throw after this many answer tokens (default: never).</summary>
     public int? FailAfter { get; init; }
+    /// <summary>Ask a person to approve each tool call before it runs (default false).</summary>
+    public bool RequireApproval { get; init; }
+    /// <summary>How long each approval waits before it is denied with reason "timeout" (1–3,600,000 ms; default: the worker's).</summary>
+    public int? ApprovalTimeoutMs { get; init; }
 
     /// <summary>Parses the options object; unknown members are ignored.</summary>
     public static DemoAgentOptions Parse(JsonElement? options)
@@ -43,6 +47,13 @@ public sealed record DemoAgentOptions
                 _ => throw RealtimeAgentsException.Invalid("Option 'reasoning' must be true or false."),
             } : o.Reasoning,
             FailAfter = Int(json, "failAfter", 0, 100_000),
+            RequireApproval = json.TryGetProperty("requireApproval", out var a) && a.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw RealtimeAgentsException.Invalid("Option 'requireApproval' must be true or false."),
+            },
+            ApprovalTimeoutMs = Int(json, "approvalTimeoutMs", 1, 3_600_000),
         };
     }
 

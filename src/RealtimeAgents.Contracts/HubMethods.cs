@@ -21,6 +21,9 @@ public static class HubMethods
     /// <summary>(threadId) → ThreadInfo; new tasks follow on <see cref="ThreadTask"/>.</summary>
     public const string SubscribeThread = "SubscribeThread";
 
+    /// <summary>(taskId, toolCallId, approved, reason?) → ApprovalAnswerResult.</summary>
+    public const string RespondToApproval = "RespondToApproval";
+
     /// <summary>Server → client: one AgentEvent.</summary>
     public const string Event = "event";
     /// <summary>Server → client: a ThreadTaskNotice.</summary>
