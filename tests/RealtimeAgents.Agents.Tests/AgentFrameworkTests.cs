@@ -1,7 +1,9 @@
 using System.Text.Json;
 using RealtimeAgents.Client;
 using RealtimeAgents.Conformance;
+using Microsoft.Extensions.DependencyInjection;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
 using RealtimeAgents.Testing;
 using Xunit;
 
@@ -83,6 +85,55 @@ public sealed class AgentFrameworkTests
         Assert.Equal("Echo: Remember the word apricot", StreamAssert.Text(first));
 
         var second = await hub.RunAsync("af", "Now recall it", threadId: first[0].ThreadId);
+
+        Assert.Equal(EventKinds.TaskCompleted, second[^1].Kind);
+        Assert.Equal("You said first: Remember the word apricot. Turns: 2.", StreamAssert.Text(second));
+    }
+
+    [Fact]
+    public async Task ARetriedTask_StartsFromTheStateStoredBeforeIt_NotFromWhatItsEarlierAttemptSaved()
+    {
+        await using var hub = await AgentFrameworkHub.StartAsync();
+        var first = await hub.RunAsync("af", "Remember the word apricot");
+        string threadId = first[0].ThreadId;
+        var states = hub.Services.GetRequiredService<IThreadStateStore>();
+        var afterFirst = await states.GetAsync(threadId, "af").AsTask().DefaultTimeout();
+        Assert.Equal(first[0].TaskId, afterFirst!.TaskId);
+        // A slow task holds the thread while the next one waits; its id is known before it runs.
+        var slow = await hub.Client.SubmitAsync(new SubmitTaskRequest { Agent = "af", Input = "Answer slow please", ThreadId = threadId }).DefaultTimeout();
+        var next = await hub.Client.SendMessageAsync(threadId, "Now recall it", MessagePolicies.Enqueue).DefaultTimeout();
+        // As if an earlier attempt of the next task had saved (an empty conversation) and then lost its worker.
+        await states.SetAsync(threadId, "af", new AgentThreadState(next.TaskId, "{}", afterFirst.State)).AsTask().DefaultTimeout();
+        await hub.Client.InterruptAsync(slow.TaskId).DefaultTimeout();
+
+        var second = await AgentFrameworkHub.CollectAsync(await hub.Client.SubscribeAsync(next.TaskId).DefaultTimeout());
+
+        Assert.Equal(EventKinds.TaskCompleted, second[^1].Kind);
+        Assert.Equal("You said first: Remember the word apricot. Turns: 2.", StreamAssert.Text(second));
+        var saved = await states.GetAsync(threadId, "af").AsTask().DefaultTimeout();
+        Assert.Equal((next.TaskId, afterFirst.State), (saved!.TaskId, saved.Before));
+    }
+
+    [Fact]
+    public async Task ThreadMemoryInRedisMode_TheSecondTaskOnAnotherServerAndWorker_SeesTheFirstsConversation()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        string[] settings =
+        [
+            $"--RealtimeAgents:Redis={redis.ConnectionString}", $"--RealtimeAgents:RedisKeyPrefix={RedisServer.UniquePrefix()}",
+            "--RealtimeAgents:Worker:InProcess=true",
+        ];
+        string threadId;
+        await using (var a = await AgentFrameworkHub.StartAsync(settings))
+        {
+            var first = await a.RunAsync("af", "Remember the word apricot");
+            Assert.Equal(EventKinds.TaskCompleted, first[^1].Kind);
+            threadId = first[0].ThreadId;
+        }
+        // Server and worker A are gone: only Redis holds the session.
+        await using var b = await AgentFrameworkHub.StartAsync(settings);
+
+        var second = await b.RunAsync("af", "Now recall it", threadId: threadId);
 
         Assert.Equal(EventKinds.TaskCompleted, second[^1].Kind);
         Assert.Equal("You said first: Remember the word apricot. Turns: 2.", StreamAssert.Text(second));
