@@ -47,12 +47,26 @@ public sealed partial class DemoAgent : IAgent
         {
             var (name, label) = Tools[i % Tools.Length];
             await context.StatusAsync(StatusPhases.Acting, label).ConfigureAwait(false);
-            var call = await context.StartToolCallAsync(name).ConfigureAwait(false);
+            // With approvals the call id is the same in every attempt, so a retry finds the answer given to the one before.
+            var call = await context.StartToolCallAsync(name, options.RequireApproval ? $"call_{context.TaskId}_{i + 1}" : null).ConfigureAwait(false);
             string args = JsonSerializer.Serialize(new Dictionary<string, string> { ["destination"] = plan.Destination, ["when"] = "next month" });
             int half = args.Length / 2;
             await call.ArgsAsync(args[..half]).ConfigureAwait(false);
             await call.ArgsAsync(args[half..]).ConfigureAwait(false);
-            await call.EndAsync(JsonDocument.Parse(args).RootElement.Clone()).ConfigureAwait(false);
+            var input = JsonDocument.Parse(args).RootElement.Clone();
+            await call.EndAsync(input).ConfigureAwait(false);
+            if (options.RequireApproval)
+            {
+                var decision = await context.RequestApprovalAsync(call.ToolCallId, name, input,
+                    options.ApprovalTimeoutMs is { } t ? TimeSpan.FromMilliseconds(t) : null, cancellationToken).ConfigureAwait(false);
+                if (!decision.Approved)
+                {
+                    // Denied: the tool does not run, and the plan goes on without what it would have found.
+                    await call.ResultAsync(Json(new { denied = true, reason = decision.Reason }), isError: true).ConfigureAwait(false);
+                    continue;
+                }
+                await context.StatusAsync(StatusPhases.Acting, label).ConfigureAwait(false);
+            }
             await PauseAsync(options.ToolDelayMs, cancellationToken).ConfigureAwait(false);
             await context.StatusAsync(StatusPhases.Observing, "Reading the results").ConfigureAwait(false);
             await call.ResultAsync(ToolOutput(name, plan.Destination, i)).ConfigureAwait(false);

@@ -27,6 +27,10 @@ public sealed record DemoAgentOptions
     public bool Markdown { get; init; }
     /// <summary>Stream exactly this answer, word by word, instead of a plan (for UI tests; up to 20,000 characters).</summary>
     public string? Answer { get; init; }
+    /// <summary>Ask a person to approve each tool call before it runs (default false).</summary>
+    public bool RequireApproval { get; init; }
+    /// <summary>How long each approval waits before it is denied with reason "timeout" (1–3,600,000 ms; default: the worker's).</summary>
+    public int? ApprovalTimeoutMs { get; init; }
 
     /// <summary>Parses the options object; unknown members are ignored.</summary>
     public static DemoAgentOptions Parse(JsonElement? options)
@@ -48,6 +52,8 @@ public sealed record DemoAgentOptions
                     ? text
                     : throw RealtimeAgentsException.Invalid("Option 'answer' must be a string of 1 to 20,000 characters.")
                 : null,
+            RequireApproval = Bool(json, "requireApproval") ?? false,
+            ApprovalTimeoutMs = Int(json, "approvalTimeoutMs", 1, 3_600_000),
         };
     }
 

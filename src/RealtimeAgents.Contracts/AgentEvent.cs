@@ -54,6 +54,13 @@ public sealed record ToolCallData(string ToolCallId, string? ToolName = null, st
 /// <summary>Data of tool.result.</summary>
 public sealed record ToolResultData(string ToolCallId, JsonElement Output, bool IsError = false);
 
+/// <summary>
+/// Data of tool.approval: <paramref name="Status"/> is "pending" (with the tool's name, its input
+/// and when the wait times out, unix ms) or the answer, "approved" / "denied" with its reason.
+/// </summary>
+public sealed record ToolApprovalData(string ToolCallId, string Status, string? ToolName = null, JsonElement? Input = null,
+    string? Reason = null, long? DeadlineMs = null);
+
 /// <summary>Data of user.message.</summary>
 public sealed record UserMessageData(string MessageId, string Text);
 

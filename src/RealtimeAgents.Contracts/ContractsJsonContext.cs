@@ -16,6 +16,8 @@ namespace RealtimeAgents.Contracts;
 [JsonSerializable(typeof(ToolCallData))]
 [JsonSerializable(typeof(ToolResultData))]
 [JsonSerializable(typeof(UserMessageData))]
+[JsonSerializable(typeof(ToolApprovalData))]
+[JsonSerializable(typeof(ApprovalAnswerResult))]
 [JsonSerializable(typeof(UsageData))]
 [JsonSerializable(typeof(TaskCompletedData))]
 [JsonSerializable(typeof(TaskFailedData))]

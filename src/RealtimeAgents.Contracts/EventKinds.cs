@@ -30,6 +30,12 @@ public static class EventKinds
     public const string ToolEnd = "tool.end";
     /// <summary>The result of a tool call. Data: <see cref="ToolResultData"/>.</summary>
     public const string ToolResult = "tool.result";
+    /// <summary>
+    /// A tool call waits for a person's approval (status "pending", with the tool's name and
+    /// input), or was answered (status "approved" / "denied", with the reason). Data:
+    /// <see cref="ToolApprovalData"/>.
+    /// </summary>
+    public const string ToolApproval = "tool.approval";
     /// <summary>A message a person sent into the running task. Data: <see cref="UserMessageData"/>.</summary>
     public const string UserMessage = "user.message";
     /// <summary>Terminal: the agent finished. Data: <see cref="TaskCompletedData"/>.</summary>
@@ -43,7 +49,7 @@ public static class EventKinds
     public static IReadOnlyList<string> All { get; } =
     [
         TaskStarted, Status, TextStart, TextDelta, TextEnd, ReasoningStart, ReasoningDelta, ReasoningEnd,
-        ToolStart, ToolArgs, ToolEnd, ToolResult, UserMessage, TaskCompleted, TaskFailed, TaskCancelled,
+        ToolStart, ToolArgs, ToolEnd, ToolResult, UserMessage, ToolApproval, TaskCompleted, TaskFailed, TaskCancelled,
     ];
 
     /// <summary>True for the three kinds that end a task.</summary>
@@ -114,4 +120,17 @@ public static class MessagePolicies
 
     /// <summary>True for one of the four policies.</summary>
     public static bool IsKnown(string policy) => policy is Interrupt or Enqueue or Reject or Inject;
+}
+
+/// <summary>States of a tool call's approval, as <see cref="ToolApprovalData.Status"/> reports them.</summary>
+public static class ApprovalStates
+{
+    /// <summary>Waiting for an answer.</summary>
+    public const string Pending = "pending";
+    /// <summary>A person approved the call: the tool runs.</summary>
+    public const string Approved = "approved";
+    /// <summary>A person denied the call, or nobody answered in time (reason "timeout"): the tool does not run.</summary>
+    public const string Denied = "denied";
+    /// <summary>The reason of a denial nobody gave: the approval timed out.</summary>
+    public const string TimeoutReason = "timeout";
 }

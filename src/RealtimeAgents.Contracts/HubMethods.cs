@@ -26,6 +26,9 @@ public static class HubMethods
     /// <summary>() → HubLimits: what the server accepts, so an SDK refuses an oversized call before sending it.</summary>
     public const string GetLimits = "GetLimits";
 
+    /// <summary>(taskId, toolCallId, approved, reason?) → ApprovalAnswerResult.</summary>
+    public const string RespondToApproval = "RespondToApproval";
+
     /// <summary>Server → client: one AgentEvent.</summary>
     public const string Event = "event";
     /// <summary>Server → client: a ThreadTaskNotice.</summary>

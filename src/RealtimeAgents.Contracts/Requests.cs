@@ -83,3 +83,9 @@ public sealed record ThreadTaskNotice(string ThreadId, string TaskId, string Age
 
 /// <summary>Result of SubscribeThread: the thread's tasks so far, oldest first.</summary>
 public sealed record ThreadInfo(string ThreadId, string Agent, IReadOnlyList<TaskInfo> Tasks);
+
+/// <summary>
+/// Result of RespondToApproval: the answer was recorded. <paramref name="Waiting"/> is false when
+/// the agent had not asked yet (the answer waits for its request; the first answer wins either way).
+/// </summary>
+public sealed record ApprovalAnswerResult(string TaskId, string ToolCallId, bool Approved, bool Waiting);

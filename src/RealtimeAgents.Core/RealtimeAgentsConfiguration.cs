@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using RealtimeAgents.Core.Redis;
 using RealtimeAgents.Core.Relay;
 using RealtimeAgents.Core.Runtime;
@@ -35,6 +36,18 @@ public static class RealtimeAgentsConfiguration
             o.KeyPrefix = section["RedisKeyPrefix"] ?? o.KeyPrefix;
             o.TlsCaFile = section["RedisTlsCaFile"];
         });
+        services.AddRedisAgentStateStores();
         return true;
+    }
+
+    /// <summary>
+    /// Thread state and approvals on the Redis of <c>AddRedisStores</c> (kept apart from it so the
+    /// Redis stores can be swapped without touching these).
+    /// </summary>
+    public static IServiceCollection AddRedisAgentStateStores(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IThreadStateStore, RedisThreadStateStore>();
+        services.TryAddSingleton<IApprovalStore, RedisApprovalStore>();
+        return services;
     }
 }

@@ -31,6 +31,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ITaskQueue, InMemoryTaskQueue>();
         services.TryAddSingleton<IControlChannel, InMemoryControlChannel>();
         services.TryAddSingleton<ITaskStore, InMemoryTaskStore>();
+        services.TryAddSingleton<IThreadStateStore, InMemoryThreadStateStore>();
+        services.TryAddSingleton<IApprovalStore, InMemoryApprovalStore>();
         return services;
     }
 

@@ -94,4 +94,42 @@ public sealed class LlmHubTests
         Assert.Equal("bad_api_key", failed.Code);
         Assert.Contains("No API key is configured", failed.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WithRequireApproval_TheLlmAgentAsksBeforeItsToolCall_AndRunsItOnlyWhenApproved(bool approve)
+    {
+        await using var fake = await FakeChatServer.StartAsync();
+        fake.Enqueue(FakeReply.Replay("tool-call.sse"));
+        fake.Enqueue(FakeReply.Replay("tool-answer.sse"));
+        await using var hub = await Hub.StartAsync(
+            $"--RealtimeAgents:Llm:BaseUrl={fake.BaseUrl}", "--RealtimeAgents:Llm:ApiKey=sk-hub", "--RealtimeAgents:Llm:Model=llama3.2");
+        var client = hub.Client;
+        var task = await client.SubmitAsync(new SubmitTaskRequest
+        {
+            Agent = "llm", Input = "What is (2 + 3) * 4?", Options = System.Text.Json.JsonSerializer.SerializeToElement(new { requireApproval = true }),
+        }).DefaultTimeout();
+        var sub = await client.SubscribeAsync(task.TaskId).DefaultTimeout();
+        var events = new List<AgentEvent>();
+        using var cts = new CancellationTokenSource(15_000);
+        await foreach (var e in sub.ReadEventsAsync(cts.Token))
+        {
+            events.Add(e);
+            if (e.Kind == EventKinds.ToolApproval && e.DataAs<ToolApprovalData>() is { Status: ApprovalStates.Pending } p)
+            {
+                Assert.Equal("calculator", p.ToolName);
+                await client.RespondToApprovalAsync(task.TaskId, p.ToolCallId, approve, approve ? null : "no maths today").DefaultTimeout();
+            }
+        }
+
+        StreamAssert.CompleteTask(events);
+        Assert.Equal(EventKinds.TaskCompleted, events[^1].Kind);
+        var result = events.Single(e => e.Kind == EventKinds.ToolResult).DataAs<ToolResultData>();
+        Assert.Equal(!approve, result.IsError);
+        if (approve) Assert.Equal(20, result.Output.GetProperty("result").GetDouble());
+        else Assert.Equal("The user denied this tool call: no maths today", result.Output.GetProperty("error").GetString());
+        // The model reads what happened in its next request.
+        Assert.Contains(approve ? "20" : "no maths today", fake.Requests[1].Body.GetRawText(), StringComparison.Ordinal);
+    }
 }

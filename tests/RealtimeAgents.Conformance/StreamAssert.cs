@@ -41,7 +41,7 @@ public static class StreamAssert
         foreach (var e in events)
         {
             string? family = e.Kind.Split('.')[0] switch { "text" => "text", "reasoning" => "reasoning", "tool" => "tool", _ => null };
-            if (e.Kind == EventKinds.ToolResult) family = null;
+            if (e.Kind is EventKinds.ToolResult or EventKinds.ToolApproval) family = null;
             if (family is null)
             {
                 if (EventKinds.IsTerminal(e.Kind)) Assert.True(open.Count == 0, $"{e.Kind} at seq {e.Seq} with blocks still open: {string.Join(", ", open.Keys)}");

@@ -98,6 +98,12 @@ public sealed class Cluster : IAsyncDisposable
         return hub.TerminateAsync(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>SIGKILLs a worker process (it gets no chance to hand its tasks back).</summary>
+    public void KillWorker(string name)
+    {
+        lock (_workers) _workers.Single(w => w.Name == name).Kill();
+    }
+
     public async Task StartWorkerAsync(string name)
     {
         var env = Environment();

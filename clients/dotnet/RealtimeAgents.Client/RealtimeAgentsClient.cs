@@ -313,6 +313,15 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         return await Connection.InvokeAsync<SendMessageResult>(HubMethods.SendMessage, threadId, text, policy, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Answers a tool call the task waits on (a tool.approval event with status "pending"):
+    /// approved, the tool runs; denied, the agent goes on without it. A second answer to the
+    /// same call fails with a "conflict" error.
+    /// </summary>
+    public Task<ApprovalAnswerResult> RespondToApprovalAsync(string taskId, string toolCallId, bool approved, string? reason = null,
+        CancellationToken cancellationToken = default) =>
+        Connection.InvokeAsync<ApprovalAnswerResult>(HubMethods.RespondToApproval, taskId, toolCallId, approved, reason, cancellationToken);
+
     /// <summary>A task's metadata.</summary>
     public Task<TaskInfo> GetTaskAsync(string taskId, CancellationToken cancellationToken = default) =>
         RetryUnavailableAsync(() => Connection.InvokeAsync<TaskInfo>(HubMethods.GetTask, taskId, cancellationToken), cancellationToken);

@@ -27,6 +27,7 @@ import {
   type ThreadTaskNotice,
   type ThreadWatchEnded,
   type AgentEvent,
+  type ApprovalAnswerResult,
 } from "./contracts.js";
 import { ConnectionClosedError, RealtimeAgentsError, fromInvocationError } from "./errors.js";
 import { Subscription, TaskHandle } from "./task.js";
@@ -244,6 +245,17 @@ export class RealtimeAgentsClient {
   /** Interrupts a task: it ends with task.cancelled. */
   async interrupt(taskId: string, reason?: string, options: CallOptions = {}): Promise<void> {
     await this.invoke<void>(options.signal, HubMethods.interrupt, taskId, reason ?? null);
+  }
+
+  /**
+   * Answers a tool call the task waits on (a tool.approval event with status "pending"):
+   * approved, the tool runs; denied, the agent goes on without it. A second answer to the same
+   * call is refused with code "conflict".
+   */
+  respondToApproval(taskId: string, toolCallId: string, approved: boolean,
+    options: CallOptions & { reason?: string } = {}): Promise<ApprovalAnswerResult> {
+    return this.invoke<ApprovalAnswerResult>(options.signal, HubMethods.respondToApproval, taskId, toolCallId, approved,
+      options.reason ?? null);
   }
 
   /**

@@ -22,6 +22,20 @@ export interface TextData { messageId: string; delta?: string; role?: string }
 export interface ToolCallData { toolCallId: string; toolName?: string; delta?: string; input?: Json }
 export interface ToolResultData { toolCallId: string; output: Json; isError?: boolean }
 export interface UserMessageData { messageId: string; text: string }
+/**
+ * tool.approval: `status` "pending" (with the tool, its input and when the wait times out, unix
+ * ms), then the answer, "approved" or "denied" with its reason ("timeout" when nobody answered).
+ */
+export interface ToolApprovalData {
+  toolCallId: string;
+  status: "pending" | "approved" | "denied";
+  toolName?: string;
+  input?: Json;
+  reason?: string;
+  deadlineMs?: number;
+}
+/** Result of respondToApproval; `waiting` is false when the agent had not asked yet. */
+export interface ApprovalAnswerResult { taskId: string; toolCallId: string; approved: boolean; waiting: boolean }
 export interface UsageData { inputTokens: number; outputTokens: number }
 export interface TaskCompletedData { output: string; usage?: UsageData; executionMs: number }
 export interface TaskFailedData { message: string; code: string }
@@ -42,6 +56,7 @@ export interface EventDataByKind {
   "tool.end": ToolCallData;
   "tool.result": ToolResultData;
   "user.message": UserMessageData;
+  "tool.approval": ToolApprovalData;
   "task.completed": TaskCompletedData;
   "task.failed": TaskFailedData;
   "task.cancelled": TaskCancelledData;
@@ -52,8 +67,8 @@ export type EventKind = keyof EventDataByKind;
 /** The kinds in the order of the design table. */
 export const EVENT_KINDS: readonly EventKind[] = [
   "task.started", "status", "text.start", "text.delta", "text.end", "reasoning.start", "reasoning.delta",
-  "reasoning.end", "tool.start", "tool.args", "tool.end", "tool.result", "user.message", "task.completed",
-  "task.failed", "task.cancelled",
+  "reasoning.end", "tool.start", "tool.args", "tool.end", "tool.result", "user.message", "tool.approval",
+  "task.completed", "task.failed", "task.cancelled",
 ];
 
 export type TerminalKind = "task.completed" | "task.failed" | "task.cancelled";
@@ -145,6 +160,7 @@ export const HubMethods = {
   subscribeThread: "SubscribeThread",
   unsubscribeThread: "UnsubscribeThread",
   getLimits: "GetLimits",
+  respondToApproval: "RespondToApproval",
   event: "event",
   threadTask: "threadTask",
   subscriptionEnded: "subscriptionEnded",

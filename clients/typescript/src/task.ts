@@ -1,4 +1,4 @@
-import { Cursors, isTerminal, type AgentEvent, type SubscribeResult, type TaskState } from "./contracts.js";
+import { Cursors, isTerminal, type AgentEvent, type ApprovalAnswerResult, type SubscribeResult, type TaskState, type ToolApprovalData } from "./contracts.js";
 import { SubscriptionLostError, TaskCancelledError, TaskFailedError } from "./errors.js";
 import { Replay } from "./signal.js";
 import type { RealtimeAgentsClient } from "./client.js";
@@ -178,6 +178,21 @@ export class TaskHandle {
   /** Interrupts the task; it ends with task.cancelled (which the events then show). */
   interrupt(reason?: string, options: EventsOptions = {}): Promise<void> {
     return this.client.interrupt(this.taskId, reason, options);
+  }
+
+  /**
+   * The tool calls that wait for approval, each once, as their pending tool.approval events
+   * arrive (answered or not since): answer them with respondToApproval. Ends with the task.
+   */
+  async *approvals(options: EventsOptions = {}): AsyncIterableIterator<ToolApprovalData> {
+    for await (const ev of this.events(options)) {
+      if (ev.kind === "tool.approval" && ev.data.status === "pending") yield ev.data;
+    }
+  }
+
+  /** Answers one of this task's pending tool calls (see approvals()). */
+  respondToApproval(toolCallId: string, approved: boolean, options: EventsOptions & { reason?: string } = {}): Promise<ApprovalAnswerResult> {
+    return this.client.respondToApproval(this.taskId, toolCallId, approved, options);
   }
 
   /** Stops receiving events; readers end after what they have. */

@@ -12,6 +12,7 @@ import {
 import { $, h } from "./dom.js";
 import { refusal, storedToken, storeToken } from "./auth.js";
 import { phaseChip, TurnView, type TurnPhase } from "./turn.js";
+import { ApprovalCards } from "./approvals.js";
 import "./styles.css";
 
 /**
@@ -165,10 +166,12 @@ class Chat {
 
     const { signal } = this.scope;
     const events = handle ?? client.subscribe(taskId, { signal });
+    const approvals = new ApprovalCards(client, taskId, turn.el);
     (async () => {
       for await (const ev of events.events({ signal })) {
         const pinned = isPinnedToBottom() && !this.pendingFocus;
         turn.apply(ev);
+        approvals.apply(ev);
         if (pinned) scrollToBottomSoon();
       }
     })().catch((error) => {

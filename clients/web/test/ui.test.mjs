@@ -528,3 +528,32 @@ describe("signing in to a server with authentication on", { timeout: 120_000 }, 
     } finally { await close(); }
   });
 });
+
+describe("tool approvals", () => {
+  test("a pending call shows inline with its arguments: Approve runs it and the answer streams on; Deny shows the agent going on without it", async () => {
+    const { page, errors, close } = await openChat(
+      "agent=demo&requireApproval=true&toolCalls=2&tokens=8&tokenIntervalMs=5&firstTokenDelayMs=0&toolDelayMs=0&reasoning=false");
+    try {
+      await send(page, "Plan a trip to Oslo");
+      const pending = `${lastTurn} .approval[data-status="pending"]`;
+      await page.waitForSelector(pending);
+      assert.match(await page.textContent(`${pending} .approval-title`), /search_flights/);
+      assert.match(await page.textContent(`${pending} .approval-args`), /"destination": "Oslo"/);
+      await page.screenshot({ path: path.join(shots, "08-approval.png") });
+      await page.click(`${pending} button.approve`);
+      await page.waitForSelector(`${lastTurn} .approval[data-status="approved"]`);
+      await page.waitForSelector(`${pending} .approval-title >> text=search_hotels`);
+      await page.click(`${pending} button.deny`);
+      await page.waitForSelector(`${lastTurn} .approval[data-status="denied"]`);
+      await page.waitForSelector(`${lastTurn}[data-phase="done"]`);
+      assert.deepEqual(await page.$$eval(`${lastTurn} .approval-outcome`, (els) => els.map((e) => e.textContent)), ["Approved", "Denied"]);
+      const taskId = await taskIdOf(page);
+      assert.equal(await renderedAnswer(page), await serverAnswer(taskId));
+      const events = [];
+      for await (const ev of sdk.subscribe(taskId).events()) events.push(ev);
+      assert.deepEqual(events.filter((e) => e.kind === "tool.result").map((e) => !!e.data.isError), [false, true]);
+      assert.equal(events.at(-1).kind, "task.completed");
+      assert.deepEqual(errors, []);
+    } finally { await close(); }
+  });
+});

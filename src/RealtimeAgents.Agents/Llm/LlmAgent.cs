@@ -101,7 +101,10 @@ public sealed class LlmAgent(
             {
                 var (output, isError) = step == maxSteps
                     ? (Error($"The step limit ({maxSteps}) is reached; the tool was not run."), true)
-                    : await InvokeAsync(call, context, cancellationToken).ConfigureAwait(false);
+                    : overrides.RequireApproval && await context.RequestApprovalAsync(call.Block.ToolCallId, call.Name, call.Input,
+                        cancellationToken: cancellationToken).ConfigureAwait(false) is { Approved: false } denied
+                        ? (Error("The user denied this tool call" + (denied.Reason is { } r ? $": {r}" : ".")), true)
+                        : await InvokeAsync(call, context, cancellationToken).ConfigureAwait(false);
                 await call.Block.ResultAsync(output, isError).ConfigureAwait(false);
                 messages.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(call.Block.ToolCallId, output)]));
             }

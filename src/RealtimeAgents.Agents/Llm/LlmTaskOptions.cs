@@ -6,11 +6,14 @@ namespace RealtimeAgents.Agents.Llm;
 
 /// <summary>
 /// Per-task overrides of <see cref="LlmOptions"/>, from the task's options object:
-/// <c>{"model", "temperature", "maxTokens", "maxSteps"}</c>, each optional; unknown members are
+/// <c>{"model", "temperature", "maxTokens", "maxSteps", "requireApproval"}</c>, each optional; unknown members are
 /// ignored. Checked at submit time, so a bad value is refused before a task exists.
 /// </summary>
 internal sealed record LlmTaskOptions(string? Model, float? Temperature, int? MaxTokens, int? MaxSteps)
 {
+    /// <summary>Ask a person to approve each tool call before it runs.</summary>
+    public bool RequireApproval { get; init; }
+
     public static LlmTaskOptions Parse(JsonElement? options)
     {
         if (options is not { ValueKind: JsonValueKind.Object } json) return new(null, null, null, null);
@@ -20,7 +23,13 @@ internal sealed record LlmTaskOptions(string? Model, float? Temperature, int? Ma
             model = m.ValueKind == JsonValueKind.String && m.GetString() is { Length: > 0 and <= 200 } s && !s.Any(char.IsControl)
                 ? s : throw RealtimeAgentsException.Invalid("Option 'model' must be a model name of 1–200 characters.");
         }
-        return new(model, ReadTemperature(json), Int(json, "maxTokens", 1, 1_000_000), Int(json, "maxSteps", 1, 32));
+        bool approval = json.TryGetProperty("requireApproval", out var a) && a.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False or JsonValueKind.Null => false,
+            _ => throw RealtimeAgentsException.Invalid("Option 'requireApproval' must be true or false."),
+        };
+        return new(model, ReadTemperature(json), Int(json, "maxTokens", 1, 1_000_000), Int(json, "maxSteps", 1, 32)) { RequireApproval = approval };
     }
 
     /// <summary>A number, or a numeric string (the web UI passes URL parameters through as strings).</summary>

@@ -27,7 +27,7 @@ public interface IControlSubscription : IAsyncDisposable
     System.Threading.Channels.ChannelReader<ControlMessage> Messages { get; }
 }
 
-/// <summary>An interrupt or an injected user message.</summary>
+/// <summary>An interrupt, an injected user message, or word of an approval's answer.</summary>
 /// <param name="Id">Unique per message; deduplicates redelivery.</param>
 /// <param name="Type"><see cref="Interrupt"/> or <see cref="Message"/>.</param>
 /// <param name="Reason">Why, for an interrupt.</param>
@@ -38,4 +38,6 @@ public sealed record ControlMessage(string Id, string Type, string? Reason = nul
     public const string Interrupt = "interrupt";
     /// <summary>Deliver text into the running agent.</summary>
     public const string Message = "message";
+    /// <summary>An approval of the task was answered (<see cref="Text"/> is the tool call id); the answer itself is in the <see cref="IApprovalStore"/>.</summary>
+    public const string Approval = "approval";
 }

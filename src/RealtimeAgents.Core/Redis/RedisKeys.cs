@@ -45,6 +45,12 @@ public sealed class RedisKeys(string prefix)
     /// <summary>List: the thread's task ids, oldest first.</summary>
     public string ThreadTasks(string threadId) => $"{Prefix}thread:{{{threadId}}}:tasks";
 
+    /// <summary>Hash: a thread's agent state, a field per agent name (Agent Framework sessions).</summary>
+    public string ThreadAgentState(string threadId) => $"{Prefix}thread:{{{threadId}}}:agentstate";
+
+    /// <summary>Hash: a task's tool approvals, <c>req:{toolCallId}</c> and <c>ans:{toolCallId}</c>, each set once.</summary>
+    public string Approvals(string taskId) => $"{Prefix}task:{{{taskId}}}:approvals";
+
     /// <summary>String: the task created with an idempotency key, in the owner's slot (the key is hashed, it is free text).</summary>
     public string Idempotency(string ownerHash, string keyHash) => $"{Prefix}user:{{{ownerHash}}}:idem:{keyHash}";
 

@@ -18,6 +18,9 @@ public sealed class AgentContext
     private readonly List<Block> _open = [];
     private readonly Channel<UserMessageData> _inbox = Channel.CreateUnbounded<UserMessageData>();
     private int _nextBlock;
+    private IApprovalStore _approvals = new InMemory.InMemoryApprovalStore();
+    private TimeSpan _approvalTimeout = new WorkerOptions().ApprovalTimeout;
+    private TaskCompletionSource _approvalSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal AgentContext(IEventLog log, TaskRecord task, int attempt)
     {
@@ -73,6 +76,71 @@ public sealed class AgentContext
         await AppendAsync(EventKinds.ToolStart, new ToolCallData(block.ToolCallId, ToolName: toolName), ContractsJsonContext.Default.ToolCallData, open: block).ConfigureAwait(false);
         return block;
     }
+
+    /// <summary>
+    /// Asks a person to approve a tool call and waits for the answer: writes tool.approval
+    /// (pending, with the tool, its input and the deadline) and status waiting, then returns the
+    /// answer, which is also written as tool.approval (approved or denied). Nobody answering by
+    /// the deadline (<paramref name="timeout"/>, or the worker's ApprovalTimeout) denies the call
+    /// with reason "timeout". The request and the answer are stored: an attempt retried after
+    /// its worker died asks again with the same <paramref name="toolCallId"/> and gets the answer
+    /// given meanwhile (or waits for it until the original deadline), so the call is decided once.
+    /// </summary>
+    public async Task<ApprovalDecision> RequestApprovalAsync(string toolCallId, string toolName, JsonElement? input,
+        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(toolCallId);
+        long deadline = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)(timeout ?? _approvalTimeout).TotalMilliseconds;
+        var request = new ApprovalRequest(toolCallId, toolName, input?.GetRawText(), deadline);
+        var (record, created) = await _approvals.RequestAsync(TaskId, request, CancellationToken.None).ConfigureAwait(false);
+        deadline = record.Request?.DeadlineMs ?? deadline;
+        if (record.Answer is null)
+        {
+            if (created)
+            {
+                await AppendAsync(EventKinds.ToolApproval, new ToolApprovalData(toolCallId, ApprovalStates.Pending, toolName, input, DeadlineMs: deadline),
+                    ContractsJsonContext.Default.ToolApprovalData).ConfigureAwait(false);
+            }
+            await StatusAsync(StatusPhases.Waiting, $"Waiting for approval of {toolName}").ConfigureAwait(false);
+        }
+        while (record.Answer is null)
+        {
+            var signal = Volatile.Read(ref _approvalSignal).Task;
+            long left = deadline - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (left <= 0)
+            {
+                (record, _) = await _approvals.AnswerAsync(TaskId, toolCallId,
+                    new ApprovalAnswer(false, ApprovalStates.TimeoutReason, ApprovalStates.TimeoutReason, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                    CancellationToken.None).ConfigureAwait(false);
+                break;
+            }
+            // Woken by the answer's control message; the periodic look is a safety net only.
+            try
+            {
+                await signal.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(left, 2000)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            record = await _approvals.GetAsync(TaskId, toolCallId, CancellationToken.None).ConfigureAwait(false) ?? record;
+        }
+        var answer = record.Answer!;
+        // Said by every attempt that gets the answer, so a retry's stream shows why it goes on.
+        await AppendAsync(EventKinds.ToolApproval, new ToolApprovalData(toolCallId,
+            answer.Approved ? ApprovalStates.Approved : ApprovalStates.Denied, toolName, Reason: answer.Reason),
+            ContractsJsonContext.Default.ToolApprovalData).ConfigureAwait(false);
+        return new ApprovalDecision(answer.Approved, answer.Reason);
+    }
+
+    internal void UseApprovals(IApprovalStore store, TimeSpan timeout)
+    {
+        _approvals = store;
+        _approvalTimeout = timeout;
+    }
+
+    /// <summary>An answer to one of this task's approvals was recorded: look again.</summary>
+    internal void NotifyApprovalAnswered() =>
+        Interlocked.Exchange(ref _approvalSignal, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private string NewId(string prefix) => $"{prefix}_{TaskId[^Math.Min(8, TaskId.Length)..]}_{Attempt}_{Interlocked.Increment(ref _nextBlock)}";
 
@@ -249,6 +317,11 @@ public sealed class AgentContext
         internal override ValueTask EndCoreAsync() => EndAsync(null);
     }
 }
+
+/// <summary>The answer to <see cref="AgentContext.RequestApprovalAsync"/>.</summary>
+/// <param name="Approved">Run the tool.</param>
+/// <param name="Reason">Why (for a denial the agent should tell its model), or null; "timeout" when nobody answered.</param>
+public sealed record ApprovalDecision(bool Approved, string? Reason);
 
 /// <summary>Wall-clock time as the event model stamps it.</summary>
 public static class Clock

@@ -20,6 +20,9 @@ public sealed class WorkerOptions
     /// <summary>This worker's name in the queue (unique per process).</summary>
     public string ConsumerName { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
 
+    /// <summary>How long a tool call waits for a person's approval before it is denied with reason "timeout".</summary>
+    public TimeSpan ApprovalTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>On shutdown, how long running tasks may go on before they are handed back.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
 }
@@ -39,6 +42,7 @@ public sealed partial class AgentWorker(
     IControlChannel control,
     AgentRegistry agents,
     TaskService tasks,
+    IApprovalStore approvals,
     IOptions<WorkerOptions> workerOptions,
     IOptions<TaskQueueOptions> queueOptions,
     ILogger<AgentWorker> logger) : BackgroundService
@@ -134,6 +138,7 @@ public sealed partial class AgentWorker(
         using var agentToken = CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, _handBack.Token);
         using var stopHeartbeat = new CancellationTokenSource();
         var context = new AgentContext(log, task, lease.Attempt);
+        context.UseApprovals(approvals, _options.ApprovalTimeout);
         string? interruptReason = null;
 
         await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Running, Attempt: lease.Attempt,
@@ -211,6 +216,7 @@ public sealed partial class AgentWorker(
             lease.Attempt, ct).ConfigureAwait(false);
         await queue.CompleteAsync(lease, ct).ConfigureAwait(false);
         await control.ForgetAsync(task.TaskId, ct).ConfigureAwait(false);
+        await approvals.ForgetAsync(task.TaskId, ct).ConfigureAwait(false);
         await tasks.StartNextInThreadAsync(task.ThreadId, ct).ConfigureAwait(false);
     }
 
@@ -230,6 +236,10 @@ public sealed partial class AgentWorker(
                 else if (message.Type == ControlMessage.Message && !agentToken.IsCancellationRequested)
                 {
                     await context.InjectAsync(message).ConfigureAwait(false);
+                }
+                else if (message.Type == ControlMessage.Approval)
+                {
+                    context.NotifyApprovalAnswered();
                 }
             }
         }

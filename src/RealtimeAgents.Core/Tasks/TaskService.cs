@@ -27,6 +27,7 @@ public sealed partial class TaskService(
     ITaskQueue queue,
     IEventLog log,
     IControlChannel control,
+    IApprovalStore approvals,
     AgentRegistry agents,
     IEnumerable<ITaskNotifier> notifiers,
     IOptions<TaskOptions> options,
@@ -138,6 +139,41 @@ public sealed partial class TaskService(
         }
         await control.SendAsync(task.TaskId, new ControlMessage(Ids.NewMessageId(), ControlMessage.Interrupt, Reason: reason), ct)
             .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Answers a tool call's approval. The owner or a steer-share holder may answer; a read-only
+    /// viewer is refused. The first answer to a call is the one that counts (a person's, or the
+    /// worker's timeout denial): any later one is a conflict. An answer may come before the
+    /// agent's request reached the caller, or even before the agent asked: it is stored and the
+    /// request finds it. The running worker is woken through the control channel; a worker that
+    /// retries the task after a crash finds the answer in the store.
+    /// </summary>
+    public async Task<ApprovalAnswerResult> RespondToApprovalAsync(Caller caller, string? taskId, string? toolCallId, bool approved,
+        string? reason, CancellationToken ct = default)
+    {
+        if (string.IsNullOrEmpty(toolCallId) || toolCallId.Length > 256 || toolCallId.Any(char.IsControl))
+        {
+            throw RealtimeAgentsException.Invalid("The tool call id must be 1–256 printable characters.");
+        }
+        if (reason is { Length: > 1024 }) throw RealtimeAgentsException.Invalid("The reason is longer than 1024 characters.");
+        var task = await GetAccessibleAsync(caller, taskId, TaskAccess.Steer, ct).ConfigureAwait(false);
+        if (TaskStates.IsTerminal(task.Status))
+        {
+            throw new RealtimeAgentsException(ErrorCodes.Conflict, $"Task '{task.TaskId}' has ended; there is nothing to approve.");
+        }
+        var answer = new ApprovalAnswer(approved, string.IsNullOrWhiteSpace(reason) ? null : reason, caller.UserId,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var (record, recorded) = await approvals.AnswerAsync(task.TaskId, toolCallId, answer, ct).ConfigureAwait(false);
+        if (!recorded)
+        {
+            var first = record.Answer!;
+            string how = first.Approved ? "approved" : first.Reason == ApprovalStates.TimeoutReason ? "denied (timed out)" : "denied";
+            throw new RealtimeAgentsException(ErrorCodes.Conflict, $"Tool call '{Truncate(toolCallId)}' was already {how}.");
+        }
+        await control.SendAsync(task.TaskId, new ControlMessage(Ids.NewMessageId(), ControlMessage.Approval, Text: toolCallId), ct)
+            .ConfigureAwait(false);
+        return new ApprovalAnswerResult(task.TaskId, toolCallId, approved, Waiting: record.Request is not null);
     }
 
     /// <summary>

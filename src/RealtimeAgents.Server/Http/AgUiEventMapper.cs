@@ -14,6 +14,9 @@ namespace RealtimeAgents.Server.Http;
 /// <item>status closes the previous step and opens one named after its label (else its phase).</item>
 /// <item>text.*, reasoning.* and tool.* become the framed TEXT_MESSAGE_*, REASONING_* (a span
 /// holding one message with the same id) and TOOL_CALL_*; tool.result becomes TOOL_CALL_RESULT.</item>
+/// <item>tool.approval becomes CUSTOM "tool.approval" with its data as the value (AG-UI has no
+/// approval event of its own); the answer goes back over POST /tasks/{id}/approvals/{toolCallId}
+/// with the runId as the task id.</item>
 /// <item>user.message (a message injected into the running task) becomes a whole TEXT_MESSAGE
 /// with role user.</item>
 /// <item>Before the terminal event every open message, reasoning span, tool call and step is
@@ -151,6 +154,14 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string task
                         }
                     });
                 }
+                break;
+            case EventKinds.ToolApproval:
+                Event("CUSTOM", e.Ts, w =>
+                {
+                    w.WriteString("name", EventKinds.ToolApproval);
+                    w.WritePropertyName("value");
+                    d.WriteTo(w);
+                });
                 break;
             case EventKinds.UserMessage:
                 string messageId = Str(d, "messageId") ?? e.Id;

@@ -14,6 +14,9 @@ public sealed record TaskCreatedResponse(string TaskId, string ThreadId, string 
 /// <summary>Optional body of POST /tasks/{id}/interrupt.</summary>
 public sealed record InterruptRequest(string? Reason);
 
+/// <summary>Body of POST /tasks/{id}/approvals/{toolCallId}.</summary>
+public sealed record ApprovalRequestBody(bool? Approved, string? Reason);
+
 /// <summary>Body of POST /threads/{id}/messages.</summary>
 public sealed record SendMessageRequest(string? Text, string? Policy);
 
@@ -24,6 +27,7 @@ public sealed record StreamUnrecoverable(string TaskId, string Cursor, string Re
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(TaskCreatedResponse))]
 [JsonSerializable(typeof(InterruptRequest))]
+[JsonSerializable(typeof(ApprovalRequestBody))]
 [JsonSerializable(typeof(SendMessageRequest))]
 [JsonSerializable(typeof(StreamUnrecoverable))]
 internal sealed partial class HttpJsonContext : JsonSerializerContext

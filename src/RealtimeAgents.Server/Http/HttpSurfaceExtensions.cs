@@ -52,6 +52,11 @@ public static class HttpSurfaceExtensions
             .WithName("InterruptTask").WithSummary("Interrupt a task; its stream ends with task.cancelled")
             .Accepts<InterruptRequest>(isOptional: true, "application/json")
             .Produces<TaskInfo>(StatusCodes.Status202Accepted);
+        api.MapPost("/tasks/{id}/approvals/{toolCallId}", TaskEndpoints.RespondToApprovalAsync)
+            .WithName("RespondToApproval").WithSummary("Approve or deny a tool call the task waits on")
+            .Accepts<ApprovalRequestBody>("application/json")
+            .Produces<ApprovalAnswerResult>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPost("/threads/{id}/messages", TaskEndpoints.SendMessageAsync)
             .WithName("SendMessage").WithSummary("A user message into a thread, with a policy: interrupt, enqueue, reject or inject")
             .Accepts<SendMessageRequest>("application/json")

@@ -63,6 +63,18 @@ internal static class TaskEndpoints
         return Results.Json(info, ContractsJsonContext.Default.TaskInfo, statusCode: StatusCodes.Status202Accepted);
     }
 
+    /// <summary>POST /tasks/{id}/approvals/{toolCallId} {approved, reason?} → ApprovalAnswerResult; 409 when already answered.</summary>
+    public static async Task<IResult> RespondToApprovalAsync(string id, string toolCallId, HttpContext http, TaskService tasks,
+        IOptions<HttpSurfaceOptions> options, IOptions<TaskOptions> taskOptions)
+    {
+        var body = (await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.ApprovalRequestBody,
+            MaxBody(options.Value, taskOptions.Value)).ConfigureAwait(false))!;
+        if (body.Approved is not { } approved) throw RealtimeAgentsException.Invalid("The body needs \"approved\": true or false.");
+        var result = await tasks.RespondToApprovalAsync(Owner(http), id, toolCallId, approved, body.Reason, http.RequestAborted)
+            .ConfigureAwait(false);
+        return Results.Json(result, ContractsJsonContext.Default.ApprovalAnswerResult);
+    }
+
     /// <summary>
     /// POST /threads/{id}/messages {text, policy} → SendMessageResult: 201 with Location when a
     /// task was started or queued, 200 when the message went into the running task (inject).

@@ -61,6 +61,10 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
     public Task<SendMessageResult> SendMessage(string threadId, string text, string? policy) =>
         tasks.SendMessageAsync(Owner, threadId, text, policy, Context.ConnectionAborted);
 
+    /// <summary>Answers a tool call's approval: approved, the tool runs; denied, the agent goes on without it.</summary>
+    public Task<ApprovalAnswerResult> RespondToApproval(string taskId, string toolCallId, bool approved, string? reason) =>
+        tasks.RespondToApprovalAsync(Owner, taskId, toolCallId, approved, reason, Context.ConnectionAborted);
+
     /// <summary>The task's metadata.</summary>
     public Task<TaskInfo> GetTask(string taskId) =>
         tasks.GetTaskAsync(Owner, taskId, Context.ConnectionAborted);
