@@ -92,5 +92,4 @@ test("SIGTERM with ten clients connected: the node exits at once and every clien
     assert.equal(events.at(-1).kind, "task.completed");
   }
   assert.ok(reconnected >= 10, `every client reconnected (${reconnected})`);
-  assert.equal(proxy.connections, 10);
 });
