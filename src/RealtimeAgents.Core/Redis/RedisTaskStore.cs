@@ -120,6 +120,7 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
         Add("endedAt", t.EndedAt?.ToString(CultureInfo.InvariantCulture));
         Add("idempotencyKey", t.IdempotencyKey);
         if (t.Shares.Count > 0) Add("shares", SharesJson(t.Shares));
+        Add("traceParent", t.TraceParent);
     }
 
     private static TaskRecord FromHash(IReadOnlyDictionary<string, string> f) => new()
@@ -137,6 +138,7 @@ public sealed class RedisTaskStore(RedisClient redis, RedisKeys keys, IOptions<R
         EndedAt = f.TryGetValue("endedAt", out var e) ? long.Parse(e, CultureInfo.InvariantCulture) : null,
         IdempotencyKey = f.GetValueOrDefault("idempotencyKey"),
         Shares = SharesFrom(f.GetValueOrDefault("shares")),
+        TraceParent = f.GetValueOrDefault("traceParent"),
     };
 
     private static string SharesJson(TaskShares shares) =>

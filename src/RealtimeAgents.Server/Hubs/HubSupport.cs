@@ -20,6 +20,7 @@ public sealed class ErrorFilter : IHubFilter
         }
         catch (RealtimeAgentsException ex)
         {
+            Core.Observability.RealtimeAgentsTelemetry.CountRefusal(ex.Code);
             throw new HubException($"{ex.Code}: {ex.Message}");
         }
     }
