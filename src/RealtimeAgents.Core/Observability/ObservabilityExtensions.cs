@@ -66,6 +66,9 @@ public static class ObservabilityExtensions
         section.Bind(options);
         services.TryAddSingleton<IStoreHealth>(sp => sp.GetService<RedisClient>() is { } redis
             ? new RedisStoreHealth(redis) : new InProcessStoreHealth());
+        services.TryAddSingleton<ITaskQueueStats>(sp => sp.GetService<RedisClient>() is { } redis
+            ? new RedisTaskQueueStats(redis, sp.GetRequiredService<RedisKeys>())
+            : sp.GetService<ITaskQueue>() as ITaskQueueStats ?? new NoQueueStats());
         services.TryAddSingleton<StoreHealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreHealthMonitor>());
         services.AddHealthChecks()
@@ -89,6 +92,8 @@ public static class ObservabilityExtensions
                 if (prometheus) m.AddPrometheusExporter();
                 if (otlp) m.AddOtlpExporter();
             });
+        // After OpenTelemetry's own hosted service, so its meter provider listens already.
+        services.AddHostedService(sp => new ZeroPublisher(sp));
         return services;
     }
 
@@ -150,6 +155,28 @@ public static class ObservabilityExtensions
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync })
             .AllowAnonymous();
         return endpoints;
+    }
+
+    private sealed class NoQueueStats : ITaskQueueStats
+    {
+        public ValueTask<TaskQueueStats> GetStatsAsync(CancellationToken cancellationToken) => ValueTask.FromResult(new TaskQueueStats(0, TimeSpan.Zero));
+    }
+
+    private sealed class ZeroPublisher(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            bool worker = services.GetService<Runtime.AgentWorker>() is not null;
+            bool hub = services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>() is not null && !IsWorkerHost();
+            RealtimeAgentsTelemetry.PublishZeros(hub, worker);
+            return Task.CompletedTask;
+        }
+
+        // The worker's optional Kestrel serves only the operational paths; it is no hub.
+        private bool IsWorkerHost() =>
+            services.GetService<IHostEnvironment>()?.ApplicationName?.EndsWith(".Worker", StringComparison.Ordinal) == true;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static bool IsOperational(PathString path) =>

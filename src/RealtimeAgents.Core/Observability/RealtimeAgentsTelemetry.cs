@@ -72,13 +72,42 @@ public static class RealtimeAgentsTelemetry
     internal static readonly UpDownCounter<long> TasksActive = s_worker.CreateUpDownCounter<long>(
         "realtime_agents.tasks.active", "{task}", "Tasks this worker is running.");
 
-    /// <summary>Registers the queue gauges (depth, oldest waiting age), read when collected.</summary>
-    internal static void ObserveQueue(Func<TaskQueueStats?> read)
+    // The queue as last read by this process's StoreHealthMonitor (null until then): gauges are
+    // read synchronously at collection, so they report the cached answer, at most a second old.
+    private static TaskQueueStats? s_queue;
+
+    internal static void SetQueueStats(TaskQueueStats? stats) => s_queue = stats;
+
+    private static readonly ObservableGauge<long> s_queueDepth = s_worker.CreateObservableGauge<long>("realtime_agents.queue.depth",
+        () => s_queue is { } s ? [new Measurement<long>(s.Depth)] : Array.Empty<Measurement<long>>(),
+        "{task}", "Tasks queued and not yet taken by a worker (the shared queue: every node reports it).");
+    private static readonly ObservableGauge<double> s_queueOldest = s_worker.CreateObservableGauge<double>("realtime_agents.queue.oldest_age",
+        () => s_queue is { } s ? [new Measurement<double>(s.OldestAge.TotalSeconds)] : Array.Empty<Measurement<double>>(),
+        "s", "How long the oldest task waiting in the queue has waited.");
+
+    /// <summary>
+    /// Publishes 0 on the counters that may stay silent for days (refusals, cut-offs, failures),
+    /// so dashboards and alerts see 0 rather than "no data". Called once the exporters listen.
+    /// </summary>
+    internal static void PublishZeros(bool hub, bool worker)
     {
-        s_worker.CreateObservableGauge<long>("realtime_agents.queue.depth", () => read() is { } s ? [new Measurement<long>(s.Depth)] : Array.Empty<Measurement<long>>(),
-            "{task}", "Tasks queued and not yet taken by a worker.");
-        s_worker.CreateObservableGauge<double>("realtime_agents.queue.oldest_age", () => read() is { } s ? [new Measurement<double>(s.OldestAge.TotalSeconds)] : Array.Empty<Measurement<double>>(),
-            "s", "How long the oldest task waiting in the queue has waited.");
+        if (hub)
+        {
+            SlowClientCutoffs.Add(0);
+            AuthRefusals.Add(0);
+            LimitTrips.Add(0);
+            RelayHeals.Add(0);
+            EventsDelivered.Add(0);
+            SubscriptionsActive.Add(0);
+        }
+        if (worker)
+        {
+            TasksFailed.Add(0);
+            TasksCancelled.Add(0);
+            TasksRetried.Add(0);
+            TasksHandedBack.Add(0);
+            TasksActive.Add(0);
+        }
     }
 
     /// <summary>Counts a refusal of the hub by its error code (auth refusals and limit trips; others are not counted).</summary>
@@ -93,6 +122,13 @@ public static class RealtimeAgentsTelemetry
     }
 
     internal static KeyValuePair<string, object?> Agent(string agent) => new("agent", agent);
+}
+
+/// <summary>Reads what the task queue holds (for the queue gauges).</summary>
+public interface ITaskQueueStats
+{
+    /// <summary>Tasks waiting for a worker and the age of the oldest.</summary>
+    ValueTask<TaskQueueStats> GetStatsAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>What the queue holds right now.</summary>

@@ -26,7 +26,7 @@ public sealed class InProcessStoreHealth : IStoreHealth
 /// store going away, and the log says when it went and when it came back (once each).
 /// </summary>
 public sealed partial class StoreHealthMonitor(IStoreHealth store, IOptions<ObservabilityOptions> options,
-    ILogger<StoreHealthMonitor> logger) : BackgroundService
+    ILogger<StoreHealthMonitor> logger, ITaskQueueStats? queue = null) : BackgroundService
 {
     private volatile bool _reachable = true;
     private long _downSinceMs;
@@ -47,9 +47,19 @@ public sealed partial class StoreHealthMonitor(IStoreHealth store, IOptions<Obse
             using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
             {
                 deadline.CancelAfter(options.Value.StoreCheckTimeout);
-                try { ok = await store.IsReachableAsync(deadline.Token).ConfigureAwait(false); }
+                try
+                {
+                    ok = await store.IsReachableAsync(deadline.Token).ConfigureAwait(false);
+                    // The queue gauges ride on the same tick (and stop reporting while the store is gone).
+                    RealtimeAgentsTelemetry.SetQueueStats(ok && queue is not null
+                        ? await queue.GetStatsAsync(deadline.Token).ConfigureAwait(false) : null);
+                }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
-                catch (Exception) { ok = false; }
+                catch (Exception)
+                {
+                    ok = false;
+                    RealtimeAgentsTelemetry.SetQueueStats(null);
+                }
             }
             if (ok != _reachable)
             {
