@@ -113,7 +113,12 @@ public sealed partial class PrometheusDeploymentTests
                 return ttftCount == Tasks;
             }, timeoutMs: 30_000, because: "prometheus scrapes the worker's TTFT histogram");
             Assert.Equal(Tasks, ttftCount);
-            Assert.Equal(Tasks, await QueryScalarAsync(api, "sum(realtime_agents_tasks_submitted_total)"));
+            double submittedCount = -1;
+            for (var until = DateTime.UtcNow.AddSeconds(15); DateTime.UtcNow < until && submittedCount != Tasks; await Task.Delay(250))
+            {
+                submittedCount = await QueryScalarAsync(api, "sum(realtime_agents_tasks_submitted_total)");
+            }
+            Assert.True(submittedCount == Tasks, $"submitted {submittedCount}; targets: {await TargetsAsync(api)}");
 
             var documented = DocumentedMetricNames();
             Assert.True(documented.Count >= 15, $"docs/operations.md lists the metrics ({documented.Count} found)");
@@ -134,6 +139,12 @@ public sealed partial class PrometheusDeploymentTests
             prometheus.WaitForExit(10_000);
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
+    }
+
+    private static async Task<string> TargetsAsync(HttpClient api)
+    {
+        using var response = await api.GetAsync("/api/v1/targets").DefaultTimeout();
+        return await response.Content.ReadAsStringAsync().DefaultTimeout();
     }
 
     private static async Task<double> QueryScalarAsync(HttpClient api, string query)

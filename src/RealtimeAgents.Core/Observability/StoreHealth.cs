@@ -63,7 +63,7 @@ public sealed partial class StoreHealthMonitor(IStoreHealth store, IOptions<Obse
             }
             if (ok != _reachable)
             {
-                _reachable = ok;
+                // The log first, then /readyz: whoever sees the new answer finds the line that explains it.
                 if (ok)
                 {
                     LogReachable(logger, (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - DownSinceMs) / 1000.0);
@@ -74,6 +74,7 @@ public sealed partial class StoreHealthMonitor(IStoreHealth store, IOptions<Obse
                     Interlocked.Exchange(ref _downSinceMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                     LogUnreachable(logger);
                 }
+                _reachable = ok;
             }
             try { await Task.Delay(interval, stoppingToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
