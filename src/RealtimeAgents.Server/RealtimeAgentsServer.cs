@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using RealtimeAgents.Agents;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
+using RealtimeAgents.Core.Observability;
 using RealtimeAgents.Core.Relay;
 using RealtimeAgents.Core.Runtime;
 using RealtimeAgents.Server.Auth;
@@ -96,6 +97,7 @@ public static partial class RealtimeAgentsServer
         services.AddHostedService<HubShutdown>();
         services.AddHttpSurface(config.GetSection("Http"));
         services.AddRealtimeAgentsAuth(config.GetSection("Auth"), config.GetSection("Limits"));
+        services.AddRealtimeAgentsObservability(config.GetSection("Observability"), builder.Environment, "realtime-agents-hub");
         configure?.Invoke(builder);
         return builder;
     }
@@ -109,6 +111,8 @@ public static partial class RealtimeAgentsServer
         app.UseStatusCodePages(Http.HttpProblems.WriteEmptyStatusAsync);
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseRealtimeAgentsMetrics();
+        app.UseRealtimeAgentsRefusalCounters();
         app.UseRealtimeAgentsAuth();
         var hubLimits = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HubEndpointOptions>>().Value;
         app.MapHub<AgentHub>(HubMethods.Path, o =>
@@ -120,7 +124,7 @@ public static partial class RealtimeAgentsServer
                 2L * app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TaskOptions>>().Value.MaxInputBytes + 32 * 1024);
         }).RequireAuthorization(AuthExtensions.Policy);
         app.MapHttpSurface();
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        app.MapRealtimeAgentsHealth();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;

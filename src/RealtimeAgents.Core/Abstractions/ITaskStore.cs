@@ -57,6 +57,11 @@ public sealed record TaskRecord
     public string? IdempotencyKey { get; init; }
     /// <summary>Groups that may read or steer the task besides its owner.</summary>
     public TaskShares Shares { get; init; } = TaskShares.None;
+    /// <summary>
+    /// The W3C traceparent of the submit that created the task, so the worker's spans join the
+    /// submitter's trace across the queue. Null when nothing was tracing.
+    /// </summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>A task's shares, compared by value so records holding them compare by value too.</summary>

@@ -7,7 +7,7 @@ namespace RealtimeAgents.Core.InMemory;
 /// expiry a heartbeat pushes out. Dequeue reclaims an expired lease before taking a new entry,
 /// like XAUTOCLAIM before XREADGROUP on the Redis queue.
 /// </summary>
-public sealed class InMemoryTaskQueue : ITaskQueue
+public sealed class InMemoryTaskQueue : ITaskQueue, Observability.ITaskQueueStats
 {
     private readonly object _gate = new();
     private readonly LinkedList<Entry> _ready = new();
@@ -33,6 +33,18 @@ public sealed class InMemoryTaskQueue : ITaskQueue
         }
         _signal.Release();
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Observability.TaskQueueStats> GetStatsAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_ready.First is not { } first) return ValueTask.FromResult(new Observability.TaskQueueStats(0, TimeSpan.Zero));
+            long enqueuedMs = long.Parse(first.Value.Id.AsSpan(0, first.Value.Id.IndexOf('-')), System.Globalization.CultureInfo.InvariantCulture);
+            return ValueTask.FromResult(new Observability.TaskQueueStats(_ready.Count,
+                TimeSpan.FromMilliseconds(Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds() - enqueuedMs))));
+        }
     }
 
     /// <inheritdoc />

@@ -142,6 +142,7 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
         Add("endedAt", t.EndedAt?.ToString(CultureInfo.InvariantCulture));
         Add("idempotencyKey", t.IdempotencyKey);
         if (t.Shares.Count > 0) Add("shares", SharesJson(t.Shares));
+        Add("traceParent", t.TraceParent);
         return [.. fields];
     }
 
@@ -160,6 +161,7 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
         EndedAt = f.TryGetValue("endedAt", out var e) ? long.Parse(e, CultureInfo.InvariantCulture) : null,
         IdempotencyKey = f.GetValueOrDefault("idempotencyKey"),
         Shares = SharesFrom(f.GetValueOrDefault("shares")),
+        TraceParent = f.GetValueOrDefault("traceParent"),
     };
 
     private static string SharesJson(TaskShares shares) =>

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core.Observability;
 
 namespace RealtimeAgents.Core.Relay;
 
@@ -51,6 +52,12 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         CancellationToken cancellationToken = default)
     {
         var subscription = new RelaySubscription(this, taskId, sink, _options.LiveBufferCapacity);
+        if (cursor.Kind == CursorKind.After)
+        {
+            // A resume: its own span, ended once the replay from the log is delivered.
+            subscription.ResumeActivity = RealtimeAgentsTelemetry.HubSource.StartActivity("ResumeSubscription")
+                ?.SetTag("realtime_agents.task_id", taskId);
+        }
         subscription.LiveRegistration = await log.SubscribeAsync(taskId, subscription, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -62,6 +69,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         }
         catch
         {
+            subscription.ResumeActivity?.Dispose();
             await subscription.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -117,12 +125,21 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         var reader = sub.Buffer.Reader;
         try
         {
-            if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
+            bool open = await HealAsync(sub, ct).ConfigureAwait(false);
+            if (sub.ResumeActivity is { } resume)
+            {
+                long replayed = Interlocked.Read(ref sub.DeliveredCount);
+                resume.SetTag("realtime_agents.events_replayed", replayed);
+                RealtimeAgentsTelemetry.ResumeReplayed.Record(replayed);
+                resume.Dispose();
+            }
+            if (!open) return;
             while (true)
             {
                 if (!await reader.WaitToReadAsync(ct).ConfigureAwait(false)) return;
                 if (Interlocked.Exchange(ref sub.Missed, 0) == 1)
                 {
+                    RealtimeAgentsTelemetry.RelayHeals.Add(1, new KeyValuePair<string, object?>("cause", sub.MissedCause));
                     while (reader.TryRead(out _)) { }
                     if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
                     continue;
@@ -139,6 +156,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
                             break;
                         default:
                             LogGap(logger, sub.TaskId, sub.Tracker.LastSeq, ev.Seq);
+                            RealtimeAgentsTelemetry.RelayHeals.Add(1, new KeyValuePair<string, object?>("cause", "seq_jump"));
                             if (!await HealAsync(sub, ct).ConfigureAwait(false)) return;
                             break;
                     }
@@ -155,6 +173,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         }
         finally
         {
+            RealtimeAgentsTelemetry.SubscriptionsActive.Add(-1);
             sub.StopIdleTimer();
             await sub.LiveRegistrationDisposeAsync().ConfigureAwait(false);
         }
@@ -187,6 +206,9 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
     private static async Task<bool> DeliverAsync(RelaySubscription sub, AgentEvent ev, CancellationToken ct)
     {
         await sub.Sink.DeliverAsync(ev, ct).ConfigureAwait(false);
+        // Append (the worker's clock) to written on this subscriber's connection (ours).
+        RealtimeAgentsTelemetry.DeliveryLag.Record(Math.Max(0, (Runtime.Clock.UnixMs() - ev.Ts) / 1000.0));
+        RealtimeAgentsTelemetry.EventsDelivered.Add(1);
         sub.Tracker.Advance(ev);
         Interlocked.Increment(ref sub.DeliveredCount);
         if (!EventKinds.IsTerminal(ev.Kind)) return true;
@@ -208,6 +230,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
 
     internal void StartPump(RelaySubscription sub)
     {
+        RealtimeAgentsTelemetry.SubscriptionsActive.Add(1);
         sub.StartIdleTimer(_options.IdleCheckInterval);
         sub.Completion = PumpAsync(sub, sub.Stopping.Token);
     }
@@ -223,6 +246,9 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     internal SequenceTracker Tracker = null!;
     internal int Missed;
     internal long DeliveredCount;
+    internal System.Diagnostics.Activity? ResumeActivity;
+    // Why the pump must read the log (for the heals metric): overflow, feed_lost or idle_check.
+    internal string MissedCause = "feed_lost";
     private Timer? _idleTimer;
     private long _deliveredAtLastTick;
     private int _ended;
@@ -266,7 +292,11 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
 
     void IEventListener.OnEvent(AgentEvent agentEvent)
     {
-        if (!Buffer.Writer.TryWrite(agentEvent)) Volatile.Write(ref Missed, 1);
+        if (!Buffer.Writer.TryWrite(agentEvent))
+        {
+            MissedCause = "overflow";
+            Volatile.Write(ref Missed, 1);
+        }
     }
 
     // One timer for the subscription's life (not one per wait on the hot path): a tick that finds
@@ -281,11 +311,14 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     private void OnIdleTick()
     {
         long delivered = Interlocked.Read(ref DeliveredCount);
-        if (delivered == Interlocked.Exchange(ref _deliveredAtLastTick, delivered)) ((IEventListener)this).OnMissed();
+        if (delivered == Interlocked.Exchange(ref _deliveredAtLastTick, delivered)) MarkMissed("idle_check");
     }
 
-    void IEventListener.OnMissed()
+    void IEventListener.OnMissed() => MarkMissed("feed_lost");
+
+    private void MarkMissed(string cause)
     {
+        MissedCause = cause;
         Volatile.Write(ref Missed, 1);
         Buffer.Writer.TryWrite(null);
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core.Observability;
 
 namespace RealtimeAgents.Core.Runtime;
 
@@ -21,6 +22,10 @@ public sealed class AgentContext
     private IApprovalStore _approvals = new InMemory.InMemoryApprovalStore();
     private TimeSpan _approvalTimeout = new WorkerOptions().ApprovalTimeout;
     private TaskCompletionSource _approvalSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _createdAt;
+    private readonly string _agent;
+    private readonly List<System.Diagnostics.Activity> _toolSpans = [];
+    private double _timeToFirstToken = -1;
 
     internal AgentContext(IEventLog log, TaskRecord task, int attempt)
     {
@@ -29,6 +34,8 @@ public sealed class AgentContext
         ThreadId = task.ThreadId;
         Input = task.Input;
         Attempt = attempt;
+        _createdAt = task.CreatedAt;
+        _agent = task.Agent;
         Options = task.OptionsJson is null ? null : JsonDocument.Parse(task.OptionsJson).RootElement.Clone();
     }
 
@@ -69,10 +76,20 @@ public sealed class AgentContext
         return block;
     }
 
+    /// <summary>The run's span, parent of the tool call spans.</summary>
+    internal System.Diagnostics.Activity? RunActivity { get; set; }
+
+    /// <summary>Seconds from submit to this attempt's first text delta, or null when it wrote none.</summary>
+    internal double? TimeToFirstToken => Volatile.Read(ref _timeToFirstToken) is var t && t >= 0 ? t : null;
+
     /// <summary>Opens a tool call.</summary>
     public async ValueTask<ToolCallBlock> StartToolCallAsync(string toolName, string? toolCallId = null)
     {
         var block = new ToolCallBlock(this, toolCallId ?? NewId("call"));
+        // A span per tool call, from tool.start to its result, child of the run.
+        block.Span = RealtimeAgentsTelemetry.WorkerSource.StartActivity("ToolCall " + toolName, System.Diagnostics.ActivityKind.Internal,
+            RunActivity?.Context ?? default)?.SetTag("realtime_agents.tool", toolName).SetTag("realtime_agents.tool_call_id", block.ToolCallId);
+        if (block.Span is not null) lock (_toolSpans) _toolSpans.Add(block.Span);
         await AppendAsync(EventKinds.ToolStart, new ToolCallData(block.ToolCallId, ToolName: toolName), ContractsJsonContext.Default.ToolCallData, open: block).ConfigureAwait(false);
         return block;
     }
@@ -160,6 +177,13 @@ public sealed class AgentContext
                 }
             }
             var ev = await _log.AppendAsync(TaskId, ThreadId, kind, element, Clock.UnixMs(), Attempt, CancellationToken.None).ConfigureAwait(false);
+            if (kind == EventKinds.TextDelta && _timeToFirstToken < 0)
+            {
+                // Submit (the task's creation, a hub's clock) to this append (ours): clocks of
+                // different hosts may differ by their NTP error.
+                _timeToFirstToken = Math.Max(0, (ev.Ts - _createdAt) / 1000.0);
+                RealtimeAgentsTelemetry.TimeToFirstToken.Record(_timeToFirstToken, RealtimeAgentsTelemetry.Agent(_agent));
+            }
             if (open is not null)
             {
                 lock (_open) _open.Add(open);
@@ -177,6 +201,16 @@ public sealed class AgentContext
         lock (_open)
         {
             if (!_open.Contains(block)) throw new InvalidOperationException($"{kind}: the block is already ended");
+        }
+    }
+
+    /// <summary>Ends the spans of tool calls that never reported a result.</summary>
+    internal void StopToolSpans()
+    {
+        lock (_toolSpans)
+        {
+            foreach (var span in _toolSpans) span.Stop();
+            _toolSpans.Clear();
         }
     }
 
@@ -299,6 +333,8 @@ public sealed class AgentContext
         /// <summary>The call's id.</summary>
         public string ToolCallId { get; }
 
+        internal System.Diagnostics.Activity? Span { get; set; }
+
         /// <summary>Appends a piece of the JSON arguments.</summary>
         public async ValueTask ArgsAsync(string delta)
         {
@@ -311,8 +347,15 @@ public sealed class AgentContext
             await _context.AppendAsync(EventKinds.ToolEnd, new ToolCallData(ToolCallId, Input: input), ContractsJsonContext.Default.ToolCallData, close: this).ConfigureAwait(false);
 
         /// <summary>Reports the tool's output (after <see cref="EndAsync"/>).</summary>
-        public async ValueTask ResultAsync(JsonElement output, bool isError = false) =>
+        public async ValueTask ResultAsync(JsonElement output, bool isError = false)
+        {
             await _context.AppendAsync(EventKinds.ToolResult, new ToolResultData(ToolCallId, output, isError), ContractsJsonContext.Default.ToolResultData).ConfigureAwait(false);
+            if (Span is { } span)
+            {
+                if (isError) span.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+                span.Stop();
+            }
+        }
 
         internal override ValueTask EndCoreAsync() => EndAsync(null);
     }

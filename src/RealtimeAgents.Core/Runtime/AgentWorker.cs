@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core.Observability;
 
 namespace RealtimeAgents.Core.Runtime;
 
@@ -128,16 +129,39 @@ public sealed partial class AgentWorker(
         }
         if (lease.Attempt > _options.MaxAttempts)
         {
-            await EndAsync(task, lease, EventKinds.TaskFailed, new TaskFailedData(
-                $"The task was attempted {_options.MaxAttempts} times and its worker stopped each time.", "retries_exhausted"),
-                ContractsJsonContext.Default.TaskFailedData).ConfigureAwait(false);
+            var exhausted = new TaskFailedData(
+                $"The task was attempted {_options.MaxAttempts} times and its worker stopped each time.", "retries_exhausted");
+            await EndAsync(task, lease, EventKinds.TaskFailed, exhausted, ContractsJsonContext.Default.TaskFailedData).ConfigureAwait(false);
+            RecordEnd(task, lease.Attempt, EventKinds.TaskFailed, exhausted, null, TimeSpan.Zero, null, null);
             return;
         }
 
+        // The run joins the trace of the submit that created the task (carried in the record).
+        ActivityContext.TryParse(task.TraceParent, null, out var parent);
+        using var activity = RealtimeAgentsTelemetry.WorkerSource.StartActivity("RunTask", ActivityKind.Consumer, parent);
+        activity?.SetTag("realtime_agents.task_id", task.TaskId).SetTag("realtime_agents.agent", task.Agent)
+            .SetTag("realtime_agents.attempt", lease.Attempt);
+        var agentTag = RealtimeAgentsTelemetry.Agent(task.Agent);
+        RealtimeAgentsTelemetry.TasksStarted.Add(1, agentTag);
+        if (lease.Attempt > 1) RealtimeAgentsTelemetry.TasksRetried.Add(1, agentTag);
+        RealtimeAgentsTelemetry.TasksActive.Add(1);
+        try
+        {
+            await RunAttemptAsync(task, lease, activity).ConfigureAwait(false);
+        }
+        finally
+        {
+            RealtimeAgentsTelemetry.TasksActive.Add(-1);
+        }
+    }
+
+    private async Task RunAttemptAsync(TaskRecord task, TaskLease lease, Activity? activity)
+    {
+        var ct = CancellationToken.None;
         using var interrupt = new CancellationTokenSource();
         using var agentToken = CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, _handBack.Token);
         using var stopHeartbeat = new CancellationTokenSource();
-        var context = new AgentContext(log, task, lease.Attempt);
+        var context = new AgentContext(log, task, lease.Attempt) { RunActivity = activity };
         context.UseApprovals(approvals, _options.ApprovalTimeout);
         string? interruptReason = null;
 
@@ -158,12 +182,14 @@ public sealed partial class AgentWorker(
         var started = Stopwatch.GetTimestamp();
         string kind;
         object data;
+        UsageData? usage = null;
         try
         {
             var agent = agents.Create(task.Agent);
             await context.StatusAsync(StatusPhases.Running).ConfigureAwait(false);
             var result = await agent.RunAsync(context, agentToken.Token).ConfigureAwait(false);
             kind = EventKinds.TaskCompleted;
+            usage = result.Usage;
             data = new TaskCompletedData(result.Output, result.Usage, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
@@ -189,6 +215,7 @@ public sealed partial class AgentWorker(
         await context.CloseOpenBlocksAsync().ConfigureAwait(false);
         await stopHeartbeat.CancelAsync().ConfigureAwait(false);
         await heartbeat.ConfigureAwait(false);
+        context.StopToolSpans();
 
         if (kind.Length == 0)
         {
@@ -196,6 +223,8 @@ public sealed partial class AgentWorker(
             await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Queued), ct).ConfigureAwait(false);
             await queue.ReleaseAsync(lease, ct).ConfigureAwait(false);
             LogHandedBack(logger, task.TaskId);
+            RealtimeAgentsTelemetry.TasksHandedBack.Add(1, RealtimeAgentsTelemetry.Agent(task.Agent));
+            activity?.SetTag("realtime_agents.outcome", "handed_back");
             return;
         }
         switch (data)
@@ -204,6 +233,28 @@ public sealed partial class AgentWorker(
             case TaskCancelledData c: await EndAsync(task, lease, kind, c, ContractsJsonContext.Default.TaskCancelledData).ConfigureAwait(false); break;
             case TaskFailedData f: await EndAsync(task, lease, kind, f, ContractsJsonContext.Default.TaskFailedData).ConfigureAwait(false); break;
         }
+        RecordEnd(task, lease.Attempt, kind, data, usage, Stopwatch.GetElapsedTime(started), context.TimeToFirstToken, activity);
+    }
+
+    // One structured line and the outcome metrics per task end; never the input or output text.
+    private void RecordEnd(TaskRecord task, int attempt, string kind, object data, UsageData? usage, TimeSpan duration,
+        double? ttft, Activity? activity)
+    {
+        string outcome = TaskStates.FromTerminalKind(kind);
+        var agentTag = RealtimeAgentsTelemetry.Agent(task.Agent);
+        switch (data)
+        {
+            case TaskCompletedData: RealtimeAgentsTelemetry.TasksCompleted.Add(1, agentTag); break;
+            case TaskCancelledData: RealtimeAgentsTelemetry.TasksCancelled.Add(1, agentTag); break;
+            case TaskFailedData f:
+                RealtimeAgentsTelemetry.TasksFailed.Add(1, agentTag, new("code", f.Code));
+                activity?.SetStatus(ActivityStatusCode.Error, f.Code);
+                break;
+        }
+        RealtimeAgentsTelemetry.TaskDuration.Record(duration.TotalSeconds, agentTag, new("outcome", outcome));
+        activity?.SetTag("realtime_agents.outcome", outcome);
+        LogTaskEnded(logger, task.TaskId, task.Agent, outcome, attempt, duration.TotalMilliseconds,
+            usage?.InputTokens ?? 0, usage?.OutputTokens ?? 0, ttft is { } t ? t * 1000 : null);
     }
 
     private async Task EndAsync<T>(TaskRecord task, TaskLease lease, string kind, T data, JsonTypeInfo<T> type)
@@ -271,6 +322,11 @@ public sealed partial class AgentWorker(
         _handBack.Dispose();
         base.Dispose();
     }
+
+    [LoggerMessage(EventId = 28, EventName = "TaskEnded", Level = LogLevel.Information,
+        Message = "Task {TaskId} of agent {Agent} ended {Outcome} on attempt {Attempt} after {DurationMs:F0} ms; tokens in {InputTokens}, out {OutputTokens}; first token after {TtftMs:F0} ms.")]
+    private static partial void LogTaskEnded(ILogger logger, string taskId, string agent, string outcome, int attempt,
+        double durationMs, long inputTokens, long outputTokens, double? ttftMs);
 
     [LoggerMessage(EventId = 20, EventName = "WorkerStarted", Level = LogLevel.Information,
         Message = "Worker {Consumer} takes up to {Concurrency} tasks at once.")]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core.Observability;
 using RealtimeAgents.Core.Runtime;
 
 namespace RealtimeAgents.Core;
@@ -40,6 +41,9 @@ public sealed partial class TaskService(
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(request);
+        // The root of the task's trace (or a child of the caller's request span); its context is
+        // stored with the task so the worker's run joins it.
+        using var activity = RealtimeAgentsTelemetry.HubSource.StartActivity("SubmitTask");
         if (string.IsNullOrEmpty(request.Agent) || !agents.Contains(request.Agent))
         {
             throw RealtimeAgentsException.Invalid(
@@ -185,6 +189,7 @@ public sealed partial class TaskService(
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(caller);
+        using var activity = RealtimeAgentsTelemetry.HubSource.StartActivity("SendMessage");
         policy = string.IsNullOrEmpty(policy) ? MessagePolicies.Interrupt : policy;
         if (!MessagePolicies.IsKnown(policy))
         {
@@ -312,6 +317,7 @@ public sealed partial class TaskService(
             CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             IdempotencyKey = idempotencyKey,
             Shares = shares,
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
         var limits = caller.Unmetered ? default : new OwnerLimits(_options.MaxActiveTasksPerUser, _options.MaxThreadsPerUser);
         var creation = await store.CreateAsync(record, limits, ct).ConfigureAwait(false);
@@ -325,6 +331,8 @@ public sealed partial class TaskService(
                     $"This user has {limits.MaxThreads} threads; that is the limit. Continue an existing thread instead.");
         }
         if (!creation.Created) return creation.Task;
+        System.Diagnostics.Activity.Current?.SetTag("realtime_agents.task_id", record.TaskId).SetTag("realtime_agents.agent", agent);
+        RealtimeAgentsTelemetry.TasksSubmitted.Add(1, RealtimeAgentsTelemetry.Agent(agent));
         // The first event exists before anyone can subscribe, so a client sees "queued" at once.
         var queued = JsonSerializer.SerializeToElement(
             new StatusData(pending ? StatusPhases.Waiting : StatusPhases.Queued, pending ? "waiting for the running task" : null),

@@ -31,6 +31,7 @@ public sealed partial class ErrorFilter(ILogger<ErrorFilter> logger, TimeProvide
         }
         catch (RealtimeAgentsException ex)
         {
+            Core.Observability.RealtimeAgentsTelemetry.CountRefusal(ex.Code);
             LogRefusal(invocationContext, ex.Code, ex.Message);
             throw new HubException($"{ex.Code}: {ex.Message}");
         }

@@ -95,6 +95,7 @@ internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubConnect
         catch (TimeoutException)
         {
             LogSlowClient(logger, caller.ConnectionId, agentEvent.TaskId, stallLimit);
+            Core.Observability.RealtimeAgentsTelemetry.SlowClientCutoffs.Add(1);
             caller.Abort();
             throw new OperationCanceledException($"connection {caller.ConnectionId} stopped reading");
         }
