@@ -79,7 +79,7 @@ public abstract class MultiNodeTests
     [Fact]
     public async Task HubNodeStoppedWithSigterm_WithTenClients_ExitsAtOnce_AndEveryClientResumesOnTheOtherNode()
     {
-        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1);
+        await using var cluster = await Cluster.StartAsync(hubs: 2, workers: 1, OnRedisCluster);
         var slow = new { tokens = 120, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
         var clients = new List<RealtimeAgentsClient>();
         var subs = new List<TaskSubscription>();

@@ -61,12 +61,33 @@ public sealed class UnrecoverableResumeHub : Hub
         Data = JsonSerializer.SerializeToElement(new { messageId = "m1", delta = $"d{seq}", output = "done" }),
     };
 
+    /// <summary>A task whose first resume loses its connection (as at a node's shutdown); the resume after the reconnect recovers.</summary>
+    public const string ConnectionLostTaskId = "t00000000000000000000000000000003";
+    private static int s_connectionLostResumes;
+
     public async Task<SubscribeResult> Subscribe(string taskId, string? cursor)
     {
         if (cursor is null)
         {
             for (int seq = 1; seq <= 3; seq++) await Clients.Caller.SendAsync(HubMethods.Event, Event(taskId, seq));
             return new SubscribeResult(taskId, TaskStates.Running, true, "0-0", "1-0");
+        }
+        if (taskId == ConnectionLostTaskId && Interlocked.Increment(ref s_connectionLostResumes) % 2 == 1)
+        {
+            Context.Abort(); // the call fails with its connection; the client reconnects and resumes again
+            await Task.Delay(500);
+            throw new HubException("the connection is gone");
+        }
+        if (taskId == ConnectionLostTaskId)
+        {
+            for (int seq = 4; seq <= 5; seq++) await Clients.Caller.SendAsync(HubMethods.Event, Event(taskId, seq));
+            var caller = Clients.Caller;
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(100);
+                await caller.SendAsync(HubMethods.Event, Event(taskId, 6));
+            });
+            return new SubscribeResult(taskId, TaskStates.Running, true, cursor, "1-0");
         }
         if (taskId == RecoverableTaskId)
         {
@@ -138,6 +159,21 @@ public sealed class SdkResumeTests : IAsyncLifetime
         // Seq 10 came live while the resume was pending; with recovered: false it is not delivered
         // (a reader would see 3 → 10, a gap), only the loss is.
         Assert.Equal([1L, 2L, 3L], seen);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResumeCutOffWithItsConnection_DoesNotHoldBackTheEventsOfTheResumeAfterTheReconnect(bool messagePack)
+    {
+        await using var client = await RealtimeAgentsClient.ConnectAsync(_hubUrl, new() { UseMessagePack = messagePack }).DefaultTimeout();
+        var sub = await client.SubscribeAsync(UnrecoverableResumeHub.ConnectionLostTaskId).DefaultTimeout();
+        Assert.Equal(3, (await sub.CollectAsync(until: e => e.Seq == 3)).Count);
+        await client.Connection.InvokeAsync("EndSubscription", UnrecoverableResumeHub.ConnectionLostTaskId).DefaultTimeout();
+        // The first resume dies with the connection; the one after the reconnect recovers 4, 5 and
+        // the terminal 6. Before the fix the dead resume kept holding events back, for ever.
+        var rest = await sub.CollectAsync(timeoutMs: 15_000);
+        Assert.Equal([4L, 5L, 6L], rest.Select(e => e.Seq));
     }
 
     [Theory]

@@ -29,20 +29,8 @@ public sealed class RedisCluster : IAsyncDisposable
         var cluster = new RedisCluster(nodes);
         try
         {
-            var started = await Task.WhenAll(Enumerable.Range(0, masters * (1 + replicasPerMaster)).Select(_ => RedisServer.StartAsync(new RedisServerOptions
-            {
-                ExtraArgs =
-                [
-                    "--cluster-enabled", "yes",
-                    "--cluster-config-file", "nodes.conf",
-                    // The bus port defaults to port + 10000, past 65535 for a high free port.
-                    "--cluster-port", RedisServer.FreePort().ToString(CultureInfo.InvariantCulture),
-                    "--cluster-node-timeout", nodeTimeoutMs.ToString(CultureInfo.InvariantCulture),
-                    // A replica may take over however far behind it is: the failover test wants the
-                    // promotion, and the product must cope with what the replica lacks.
-                    "--cluster-replica-validity-factor", "0",
-                ],
-            }))).ConfigureAwait(false);
+            var started = await Task.WhenAll(Enumerable.Range(0, masters * (1 + replicasPerMaster)).Select(_ => StartNodeAsync(nodeTimeoutMs)))
+                .ConfigureAwait(false);
             nodes.AddRange(started);
             var create = new ProcessStartInfo("redis-cli") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             create.ArgumentList.Add("--cluster");
@@ -68,6 +56,35 @@ public sealed class RedisCluster : IAsyncDisposable
         {
             await cluster.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    // The cluster bus port is another free port, probed like the node's own: another process may
+    // take it between the probe and the bind, so a node that cannot bind it starts again with a new one.
+    private static async Task<RedisServer> StartNodeAsync(int nodeTimeoutMs)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RedisServer.StartAsync(new RedisServerOptions
+                {
+                    ExtraArgs =
+                    [
+                        "--cluster-enabled", "yes",
+                        "--cluster-config-file", "nodes.conf",
+                        // The bus port defaults to port + 10000, past 65535 for a high free port.
+                        "--cluster-port", RedisServer.FreePort().ToString(CultureInfo.InvariantCulture),
+                        "--cluster-node-timeout", nodeTimeoutMs.ToString(CultureInfo.InvariantCulture),
+                        // A replica may take over however far behind it is: the failover test wants the
+                        // promotion, and the product must cope with what the replica lacks.
+                        "--cluster-replica-validity-factor", "0",
+                    ],
+                }).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+            }
         }
     }
 

@@ -379,6 +379,8 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
         {
             // The connection went away under the call (a node shutting down closes connections,
             // even ones that just reconnected to it): the reconnect or restart resumes it again.
+            // This resume no longer holds events back, or the next one would wait for it forever.
+            sub.AbandonResume();
         }
         catch (Exception ex)
         {
@@ -436,6 +438,19 @@ public sealed class TaskSubscription
     internal void HoldEvents()
     {
         lock (_gate) _pendingResumes++;
+    }
+
+    /// <summary>
+    /// A resume failed with its connection and another one follows: it stops holding events. What
+    /// it held is dropped, not delivered: the next resume replays it from the cursor (by seq, once).
+    /// </summary>
+    internal void AbandonResume()
+    {
+        lock (_gate)
+        {
+            if (--_pendingResumes > 0) return;
+            _held.Clear();
+        }
     }
 
     /// <summary>The resume recovered: deliver what was held, in order, then go on as usual.</summary>

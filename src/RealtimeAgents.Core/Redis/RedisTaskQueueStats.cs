@@ -6,6 +6,7 @@ namespace RealtimeAgents.Core.Redis;
 /// <summary>
 /// What the Redis task queue holds: the workers group's lag (entries not yet delivered to any
 /// worker) and the age of the first of them, from its stream id's milliseconds (the enqueue time).
+/// The multiplexer queues commands while disconnected: each wait is bounded by the caller's token.
 /// </summary>
 public sealed class RedisTaskQueueStats(IConnectionMultiplexer redis, RedisKeys keys) : ITaskQueueStats
 {
@@ -16,7 +17,7 @@ public sealed class RedisTaskQueueStats(IConnectionMultiplexer redis, RedisKeys 
         StreamGroupInfo[] groups;
         try
         {
-            groups = await db.StreamGroupInfoAsync(keys.Queue).ConfigureAwait(false);
+            groups = await db.StreamGroupInfoAsync(keys.Queue).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (RedisServerException)
         {
@@ -26,7 +27,7 @@ public sealed class RedisTaskQueueStats(IConnectionMultiplexer redis, RedisKeys 
         {
             if (group.Name != RedisKeys.QueueGroup) continue;
             long depth = group.Lag ?? 0;
-            var next = await db.StreamRangeAsync(keys.Queue, "(" + group.LastDeliveredId, "+", 1).ConfigureAwait(false);
+            var next = await db.StreamRangeAsync(keys.Queue, "(" + group.LastDeliveredId, "+", 1).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (next.Length == 0) return new TaskQueueStats(depth, TimeSpan.Zero);
             string id = (string)next[0].Id!;
             long enqueuedMs = long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture);
