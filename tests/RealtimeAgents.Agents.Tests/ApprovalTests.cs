@@ -80,7 +80,7 @@ public sealed class ApprovalTests
         var result = events.Single(e => e.Kind == EventKinds.ToolResult).DataAs<ToolResultData>();
         Assert.True(result.IsError);
         Assert.True(result.Output.GetProperty("denied").GetBoolean());
-        Assert.Equal("Here is a", events[^1].DataAs<TaskCompletedData>().Output);
+        Assert.Equal("Here is a plan for Lyon.", events[^1].DataAs<TaskCompletedData>().Output);
     }
 
     [Fact]

@@ -265,31 +265,31 @@ for (const protocol of PROTOCOLS) describe(`over ${protocol}`, () => {
       assert.equal((await timeout(iterator.next())).done, true);
     });
   });
-});
 
-describe("tool approvals", () => {
-  const approving = { ...fast, requireApproval: true, toolCalls: 2, reasoning: false };
+  describe("tool approvals", () => {
+    const approving = { ...fast, requireApproval: true, toolCalls: 2, reasoning: false };
 
-  test("approvals() yields each pending call; an approved one runs, a denied one does not, a second answer is a conflict", async () => {
-    const handle = await timeout(client.submit({ agent: "demo", input: "Plan a trip to Oslo", options: approving }));
-    const seen = [];
-    for await (const pending of handle.approvals()) {
-      seen.push(pending);
-      assert.equal(pending.status, "pending");
-      assert.equal(pending.input.destination, "Oslo");
-      const approve = seen.length === 1;
-      const answer = await timeout(handle.respondToApproval(pending.toolCallId, approve, { reason: approve ? undefined : "not this one" }));
-      assert.deepEqual([answer.approved, answer.waiting], [approve, true]);
-      await assert.rejects(client.respondToApproval(handle.taskId, pending.toolCallId, true),
-        (e) => e instanceof RealtimeAgentsError && e.code === "conflict");
-    }
-    assert.deepEqual(seen.map((p) => p.toolName), ["search_flights", "search_hotels"]);
-    const events = await collect(handle);
-    assertStream(assert, events);
-    assert.equal(events.at(-1).kind, "task.completed");
-    const results = events.filter((e) => e.kind === "tool.result").map((e) => [e.data.toolCallId, !!e.data.isError]);
-    assert.deepEqual(results, [[seen[0].toolCallId, false], [seen[1].toolCallId, true]]);
-    const answers = events.filter((e) => e.kind === "tool.approval" && e.data.status !== "pending").map((e) => [e.data.status, e.data.reason]);
-    assert.deepEqual(answers, [["approved", undefined], ["denied", "not this one"]]);
+    test("approvals() yields each pending call; an approved one runs, a denied one does not, a second answer is a conflict", async () => {
+      const handle = await timeout(client.submit({ agent: "demo", input: "Plan a trip to Oslo", options: approving }));
+      const seen = [];
+      for await (const pending of handle.approvals()) {
+        seen.push(pending);
+        assert.equal(pending.status, "pending");
+        assert.equal(pending.input.destination, "Oslo");
+        const approve = seen.length === 1;
+        const answer = await timeout(handle.respondToApproval(pending.toolCallId, approve, { reason: approve ? undefined : "not this one" }));
+        assert.deepEqual([answer.approved, answer.waiting], [approve, true]);
+        await assert.rejects(client.respondToApproval(handle.taskId, pending.toolCallId, true),
+          (e) => e instanceof RealtimeAgentsError && e.code === "conflict");
+      }
+      assert.deepEqual(seen.map((p) => p.toolName), ["search_flights", "search_hotels"]);
+      const events = await collect(handle);
+      assertStream(assert, events);
+      assert.equal(events.at(-1).kind, "task.completed");
+      const results = events.filter((e) => e.kind === "tool.result").map((e) => [e.data.toolCallId, !!e.data.isError]);
+      assert.deepEqual(results, [[seen[0].toolCallId, false], [seen[1].toolCallId, true]]);
+      const answers = events.filter((e) => e.kind === "tool.approval" && e.data.status !== "pending").map((e) => [e.data.status, e.data.reason]);
+      assert.deepEqual(answers, [["approved", undefined], ["denied", "not this one"]]);
+    });
   });
 });
