@@ -17,6 +17,7 @@ public sealed class RedisControlChannel(IConnectionMultiplexer redis, RedisKeys 
     private static readonly long KeptTtlMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
     private readonly IDatabase _db = redis.GetDatabase();
     private IConnectionMultiplexer Redis => redis;
+    private RedisChannel ChannelOf(string taskId) => RedisChannel.Sharded(keys.ControlChannel(taskId));
 
     /// <inheritdoc />
     public async ValueTask SendAsync(string taskId, ControlMessage message, CancellationToken cancellationToken = default)
@@ -70,7 +71,7 @@ public sealed class RedisControlChannel(IConnectionMultiplexer redis, RedisKeys 
         {
             owner.Redis.ConnectionFailed += OnConnectionChanged;
             owner.Redis.ConnectionRestored += OnConnectionChanged;
-            _live = await owner.Redis.GetSubscriber().SubscribeAsync(RedisChannel.Sharded(owner.Keys(taskId))).ConfigureAwait(false);
+            _live = await owner.Redis.GetSubscriber().SubscribeAsync(owner.ChannelOf(taskId)).ConfigureAwait(false);
             _live.OnMessage(message =>
             {
                 if (Parse((byte[])message.Message!) is not { } m) return;
@@ -128,5 +129,4 @@ public sealed class RedisControlChannel(IConnectionMultiplexer redis, RedisKeys 
         }
     }
 
-    private string Keys(string taskId) => keys.ControlChannel(taskId);
 }

@@ -76,10 +76,17 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
             _seenSeq.TryRemove(taskId, out _);
             return;
         }
+        // One writer appends to a task at a time: a plain update is enough, and the size check
+        // (which locks the whole dictionary) runs once per task, not once per append.
+        if (_seenSeq.TryGetValue(taskId, out long known))
+        {
+            if (seq > known) _seenSeq.TryUpdate(taskId, seq, known);
+            return;
+        }
         // Bounded: a process that appends to more tasks than this at once forgets them all, which
         // only turns the loss check off for their next append.
         if (_seenSeq.Count >= MaxRememberedTasks) _seenSeq.Clear();
-        _seenSeq.AddOrUpdate(taskId, seq, (_, old) => Math.Max(old, seq));
+        _seenSeq.TryAdd(taskId, seq);
     }
 
     /// <inheritdoc />

@@ -29,9 +29,6 @@ internal static class RedisRetry
         }
     }
 
-    public static Task RunAsync(Func<Task> operation, CancellationToken ct) =>
-        RunAsync(async () => { await operation().ConfigureAwait(false); return true; }, ct);
-
     /// <summary>Whether <paramref name="ex"/> says Redis is (for now) out of reach rather than that the command is wrong.</summary>
     public static bool IsTransient(Exception ex) => ex switch
     {
