@@ -103,19 +103,19 @@ async Task<double> AgentAsync()
 {
     var submitted = await taskService.SubmitAsync(Caller.Developer, new SubmitTaskRequest { Agent = "llm", Input = "Count." });
     while (await store.GetAsync(submitted.TaskId) is { } t && !TaskStates.IsTerminal(t.Status)) await Task.Delay(5);
-    var last = default(AgentEvent);
+    var last = default(EventRecord);
     int deltas = 0;
     var after = StreamId.Zero;
     while (true)
     {
         var page = await log.ReadAsync(submitted.TaskId, after, 5000);
         deltas += page.Count(e => e.Kind == EventKinds.TextDelta);
-        if (page.Count > 0) { last = page[^1]; after = StreamId.Parse(last.Id); }
+        if (page.Count > 0) { last = page[^1]; after = last.Id; }
         if (page.Count < 5000) break;
     }
-    if (last?.Kind != EventKinds.TaskCompleted) throw new InvalidOperationException($"the agent ended with {last?.Kind}: {last?.Data}");
+    if (last?.Kind != EventKinds.TaskCompleted) throw new InvalidOperationException($"the agent ended with {last?.Kind}: {(last is null ? "" : System.Text.Encoding.UTF8.GetString(last.Data.Span))}");
     if (deltas != tokens) throw new InvalidOperationException($"the agent wrote {deltas} text.delta events, expected {tokens}");
-    return last.DataAs<TaskCompletedData>().ExecutionMs;
+    return last.DataAs(ContractsJsonContext.Default.TaskCompletedData).ExecutionMs;
 }
 
 static byte[] Recording(int n)

@@ -33,6 +33,20 @@ public static class ContractsMessagePack
         .WithResolver(CompositeResolver.Create(Resolver, StandardResolver.Instance))
         .WithSecurity(MessagePackSecurity.UntrustedData);
 
+    /// <summary>
+    /// The MessagePack image of a JSON value, by the mapping above: what a contract type holding
+    /// this JSON would be written as (the hub uses it for events it holds as JSON bytes).
+    /// </summary>
+    public static byte[] FromJson(ReadOnlyMemory<byte> json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var buffer = new ArrayBufferWriter<byte>(json.Length);
+        var writer = new MessagePackWriter(buffer);
+        Write(ref writer, document.RootElement);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
     private sealed class ContractResolver : IFormatterResolver
     {
         public IMessagePackFormatter<T>? GetFormatter<T>() => Cache<T>.Formatter;

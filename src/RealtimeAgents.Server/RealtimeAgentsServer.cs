@@ -61,12 +61,9 @@ public static partial class RealtimeAgentsServer
         {
             o.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ContractsJsonContext.Default);
-        }).AddMessagePackProtocol(o => o.SerializerOptions = ContractsMessagePack.Options);
-        if (redisMode)
-        {
-            // SignalR's group, user and all-connection sends reach connections on every hub node.
-            services.AddSignalR().AddRealtimeAgentsRedisBackplane((config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
-        }
+        }).AddMessagePackProtocol(o => o.SerializerOptions = EventFrames.MessagePackOptions);
+        // In Redis mode SignalR's group, user and all-connection sends reach connections on every hub node.
+        services.AddSignalR().AddRealtimeAgentsLifetimeManager(redisMode, (config["RedisKeyPrefix"] ?? "ra:") + "signalr:");
         // The JSON protocol with the server's one depth limit, refused per invocation (not a closed connection);
         // after every AddSignalR() call, each of which registers the plain JSON protocol again.
         foreach (var json in services.Where(d => d.ImplementationType == typeof(Microsoft.AspNetCore.SignalR.Protocol.JsonHubProtocol)).ToList())
@@ -74,11 +71,6 @@ public static partial class RealtimeAgentsServer
             services.Remove(json);
         }
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.SignalR.Protocol.IHubProtocol, DepthLimitedJsonHubProtocol>());
-        // Whichever manager the node uses, wrap it so task events can be written to local
-        // connections serialized once for all of their subscribers.
-        services.RemoveAll(typeof(HubLifetimeManager<>));
-        services.AddSingleton(typeof(HubLifetimeManager<>), redisMode ? typeof(LocalRedisHubLifetimeManager<>) : typeof(LocalDefaultHubLifetimeManager<>));
-        services.TryAddSingleton(redisMode ? typeof(RedisHubLifetimeManager<>) : typeof(DefaultHubLifetimeManager<>));
         // SignalR logs every failed invocation at Error with its stack trace, refusals included;
         // ErrorFilter logs them instead (refusals briefly, bugs in full).
         builder.Logging.AddFilter(ErrorFilter.DispatcherCategory, level => level != LogLevel.Error && level >= LogLevel.Warning);

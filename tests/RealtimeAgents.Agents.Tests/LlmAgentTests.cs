@@ -152,7 +152,7 @@ public sealed class LlmAgentTests
 
         var sofar = await kit.Get<IEventLog>().ReadAsync(task.TaskId, StreamId.Zero, 100).DefaultTimeout();
         Assert.DoesNotContain(sofar, e => e.Kind.StartsWith("text.", StringComparison.Ordinal));
-        var thinking = sofar.Last(e => e.Kind == EventKinds.Status).DataAs<StatusData>();
+        var thinking = sofar.Last(e => e.Kind == EventKinds.Status).DataAs(ContractsJsonContext.Default.StatusData);
         Assert.Equal(StatusPhases.Thinking, thinking.Phase);
         Assert.Contains("gpt-4o-mini", thinking.Label, StringComparison.Ordinal);
 

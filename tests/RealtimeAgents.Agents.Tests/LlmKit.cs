@@ -104,8 +104,9 @@ internal sealed class LlmKit : IAsyncDisposable
         public List<AgentEvent> Events { get; } = [];
         public Channel<AgentEvent> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<AgentEvent>();
 
-        public ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+        public ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken)
         {
+            var agentEvent = record.ToAgentEvent();
             lock (Events) Events.Add(agentEvent);
             Channel.Writer.TryWrite(agentEvent);
             if (EventKinds.IsTerminal(agentEvent.Kind)) Channel.Writer.TryComplete();

@@ -20,7 +20,7 @@ public abstract class EventLogConformance
 
     private static JsonElement Data(int i) => JsonSerializer.SerializeToElement(new { delta = $"tok{i}" });
 
-    private static Task<AgentEvent> Append(IEventLog log, string taskId, int i, string kind = EventKinds.TextDelta) =>
+    private static Task<EventRecord> Append(IEventLog log, string taskId, int i, string kind = EventKinds.TextDelta) =>
         log.AppendAsync(taskId, "th1", kind, Data(i), 1000.5 + i).AsTask().DefaultTimeout();
 
     [Fact]
@@ -28,11 +28,11 @@ public abstract class EventLogConformance
     {
         var log = await CreateLogAsync(new EventLogOptions());
         string task = NewTaskId();
-        var appended = new List<AgentEvent>();
+        var appended = new List<EventRecord>();
         for (int i = 0; i < 50; i++) appended.Add(await Append(log, task, i));
         StreamAssert.Contiguous(appended);
         Assert.All(appended, e => Assert.Equal(task, e.TaskId));
-        Assert.Equal("tok7", appended[7].Data.GetProperty("delta").GetString());
+        Assert.Equal("tok7", appended[7].ToAgentEvent().Data.GetProperty("delta").GetString());
         Assert.Equal(1007.5, appended[7].Ts);
     }
 
@@ -41,17 +41,17 @@ public abstract class EventLogConformance
     {
         var log = await CreateLogAsync(new EventLogOptions());
         string task = NewTaskId();
-        var appended = new List<AgentEvent>();
+        var appended = new List<EventRecord>();
         for (int i = 0; i < 20; i++) appended.Add(await Append(log, task, i));
 
         var all = await log.ReadAsync(task, StreamId.Zero, 100).AsTask().DefaultTimeout();
         Assert.Equal(appended.Select(e => e.Id), all.Select(e => e.Id));
         Assert.Equal(appended.Select(e => e.Seq), all.Select(e => e.Seq));
 
-        var after = await log.ReadAsync(task, StreamId.Parse(appended[9].Id), 5).AsTask().DefaultTimeout();
+        var after = await log.ReadAsync(task, appended[9].Id, 5).AsTask().DefaultTimeout();
         Assert.Equal(appended.Skip(10).Take(5).Select(e => e.Seq), after.Select(e => e.Seq));
 
-        var end = await log.ReadAsync(task, StreamId.Parse(appended[^1].Id), 5).AsTask().DefaultTimeout();
+        var end = await log.ReadAsync(task, appended[^1].Id, 5).AsTask().DefaultTimeout();
         Assert.Empty(end);
     }
 
@@ -74,9 +74,9 @@ public abstract class EventLogConformance
         var last = await Append(log, task, 2);
         var info = await log.GetInfoAsync(task).AsTask().DefaultTimeout();
         Assert.NotNull(info);
-        Assert.Equal(StreamId.Parse(first.Id), info.Epoch);
-        Assert.Equal(StreamId.Parse(first.Id), info.FirstId);
-        Assert.Equal(StreamId.Parse(last.Id), info.LastId);
+        Assert.Equal(first.Id, info.Epoch);
+        Assert.Equal(first.Id, info.FirstId);
+        Assert.Equal(last.Id, info.LastId);
         Assert.Equal(3, info.LastSeq);
         Assert.Equal(3, info.Length);
         Assert.Equal(StreamId.Zero, info.MaxDeletedId);
@@ -92,9 +92,9 @@ public abstract class EventLogConformance
         await using (await log.SubscribeAsync(task, listener).AsTask().DefaultTimeout())
         {
             await Task.Delay(50); // a pub/sub subscription may take a moment to become active
-            var appended = new List<AgentEvent>();
+            var appended = new List<EventRecord>();
             for (int i = 0; i < 30; i++) appended.Add(await Append(log, task, i));
-            var seen = new List<AgentEvent>();
+            var seen = new List<EventRecord>();
             while (seen.Count < 30)
             {
                 var ev = await listener.Events.Reader.ReadAsync().AsTask().DefaultTimeout();
@@ -143,7 +143,7 @@ public abstract class EventLogConformance
     {
         var log = await CreateLogAsync(new EventLogOptions { MaxLength = 100 });
         string task = NewTaskId();
-        var appended = new List<AgentEvent>();
+        var appended = new List<EventRecord>();
         for (int i = 0; i < 400; i++) appended.Add(await Append(log, task, i));
         var info = await log.GetInfoAsync(task).AsTask().DefaultTimeout();
         Assert.NotNull(info);
@@ -151,10 +151,10 @@ public abstract class EventLogConformance
         Assert.Equal(400, info.LastSeq);
         Assert.True(info.MaxDeletedId > StreamId.Zero);
         Assert.True(info.FirstId > info.MaxDeletedId);
-        Assert.Equal(StreamId.Parse(appended[0].Id), info.Epoch);
+        Assert.Equal(appended[0].Id, info.Epoch);
         var retained = await log.ReadAsync(task, StreamId.Zero, 1000).AsTask().DefaultTimeout();
         Assert.Equal(info.Length, retained.Count);
-        Assert.Equal(info.FirstId, StreamId.Parse(retained[0].Id));
+        Assert.Equal(info.FirstId, retained[0].Id);
         StreamAssert.Contiguous(retained, retained[0].Seq);
         Assert.Equal(400, retained[^1].Seq);
     }
@@ -178,7 +178,7 @@ public abstract class EventLogConformance
         Assert.Equal(1, reborn.Seq);
         var again = await log.GetInfoAsync(task).AsTask().DefaultTimeout();
         Assert.NotNull(again);
-        Assert.True(again.Epoch > StreamId.Parse(first.Id), "a recreated stream must start a new, later epoch");
+        Assert.True(again.Epoch > first.Id, "a recreated stream must start a new, later epoch");
     }
 
     [Fact]
@@ -188,7 +188,7 @@ public abstract class EventLogConformance
         string task = NewTaskId();
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
-            var mine = new List<AgentEvent>();
+            var mine = new List<EventRecord>();
             for (int i = 0; i < 50; i++) mine.Add(await Append(log, task, w * 1000 + i));
             return mine;
         }))).DefaultTimeout(30_000);
@@ -217,9 +217,9 @@ public abstract class EventLogConformance
 
     public sealed class RecordingListener : IEventListener
     {
-        public Channel<AgentEvent> Events { get; } = Channel.CreateUnbounded<AgentEvent>();
+        public Channel<EventRecord> Events { get; } = Channel.CreateUnbounded<EventRecord>();
         public int Missed;
-        public void OnEvent(AgentEvent agentEvent) => Events.Writer.TryWrite(agentEvent);
+        public void OnEvent(EventRecord record) => Events.Writer.TryWrite(record);
         public void OnMissed() => Interlocked.Increment(ref Missed);
     }
 }

@@ -10,6 +10,14 @@ namespace RealtimeAgents.Conformance;
 /// </summary>
 public static class StreamAssert
 {
+    /// <summary>The log's records, checked as the events a client receives.</summary>
+    public static void Contiguous(IReadOnlyList<Core.EventRecord> records, long firstSeq = 1) => Contiguous(AsEvents(records), firstSeq);
+
+    /// <inheritdoc cref="CompleteTask(IReadOnlyList{AgentEvent}, long)"/>
+    public static void CompleteTask(IReadOnlyList<Core.EventRecord> records, long firstSeq = 1) => CompleteTask(AsEvents(records), firstSeq);
+
+    private static AgentEvent[] AsEvents(IReadOnlyList<Core.EventRecord> records) => [.. records.Select(r => r.ToAgentEvent())];
+
     public static void Contiguous(IReadOnlyList<AgentEvent> events, long firstSeq = 1)
     {
         Assert.NotEmpty(events);

@@ -89,7 +89,7 @@ public sealed class DistributedTests
         // What the stream holds after the restart is exactly what the client saw: nothing acknowledged was lost.
         var log = d.Get<IEventLog>();
         var stored = await log.ReadAsync(task.TaskId, StreamId.Zero, 10_000).AsTask().DefaultTimeout();
-        Assert.Equal(all.Select(e => (e.Seq, e.Id)), stored.Select(e => (e.Seq, e.Id)));
+        Assert.Equal(all.Select(e => (e.Seq, e.Id)), stored.Select(e => (e.Seq, e.IdText)));
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class DistributedTests
             await log.AppendAsync(taskId, "th", EventKinds.Status, JsonSerializer.SerializeToElement(new { phase = "x" }), 1).AsTask().DefaultTimeout();
         }
         var relay = new EventRelay(log, Options.Create(new RelayOptions()), NullLogger<EventRelay>.Instance);
-        await using var stale = await relay.SubscribeAsync(taskId, Cursor.AfterId(StreamId.Parse(first.Id)), new NullSink()).DefaultTimeout();
+        await using var stale = await relay.SubscribeAsync(taskId, Cursor.AfterId(first.Id), new NullSink()).DefaultTimeout();
         Assert.False(stale.Recovered);
         await using var fromStart = await relay.SubscribeAsync(taskId, Cursor.Start, new NullSink()).DefaultTimeout();
         Assert.False(fromStart.Recovered);
@@ -117,7 +117,7 @@ public sealed class DistributedTests
 
     private sealed class NullSink : IEventSink
     {
-        public ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken) => ValueTask.CompletedTask;
         public ValueTask EndAsync(SubscriptionEnded ended, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

@@ -30,11 +30,11 @@ public sealed class LostAppendsTests(SingleRedis redis) : IClassFixture<SingleRe
         var live = new Recorder();
         await using var registration = await log.SubscribeAsync(taskId, live).AsTask().DefaultTimeout();
 
-        var kept = new List<AgentEvent>();
+        var kept = new List<EventRecord>();
         for (int i = 0; i < 3; i++) kept.Add(await log.AppendAsync(taskId, "th", EventKinds.TextDelta, Token, 1, attempt: 1).AsTask().DefaultTimeout());
         byte[] stream = (await db.KeyDumpAsync(keys.Events(taskId)).DefaultTimeout())!;
         byte[] meta = (await db.KeyDumpAsync(keys.EventsMeta(taskId)).DefaultTimeout())!;
-        var lost = new List<AgentEvent>();
+        var lost = new List<EventRecord>();
         for (int i = 0; i < 2; i++) lost.Add(await log.AppendAsync(taskId, "th", EventKinds.TextDelta, Token, 1, attempt: 1).AsTask().DefaultTimeout());
         await Eventually.TrueAsync(() => Task.FromResult(live.Seqs.Count == 5), 5_000, "the live listener did not see 5 events");
 
@@ -45,12 +45,12 @@ public sealed class LostAppendsTests(SingleRedis redis) : IClassFixture<SingleRe
         var next = await log.AppendAsync(taskId, "th", EventKinds.TextDelta, Token, 1, attempt: 1).AsTask().DefaultTimeout();
         Assert.Equal(6, next.Seq); // 4 and 5 were seen: never handed out again
         var info = await log.GetInfoAsync(taskId).AsTask().DefaultTimeout();
-        Assert.Equal(StreamId.Parse(next.Id), info!.Epoch); // a new epoch starts at the first event after the loss
+        Assert.Equal(next.Id, info!.Epoch); // a new epoch starts at the first event after the loss
         Assert.Equal(6, info.LastSeq);
 
         var relay = new EventRelay(log, Options.Create(new RelayOptions()), NullLogger<EventRelay>.Instance);
         // A cursor from before the loss cannot be replayed honestly (4 and 5 are gone).
-        await using (var fromKept = await relay.SubscribeAsync(taskId, Cursor.AfterId(StreamId.Parse(kept[^1].Id)), new NullSink()).DefaultTimeout())
+        await using (var fromKept = await relay.SubscribeAsync(taskId, Cursor.AfterId(kept[^1].Id), new NullSink()).DefaultTimeout())
         {
             Assert.False(fromKept.Recovered);
         }
@@ -58,7 +58,7 @@ public sealed class LostAppendsTests(SingleRedis redis) : IClassFixture<SingleRe
         {
             Assert.False(fromStart.Recovered);
         }
-        await using (var fromNew = await relay.SubscribeAsync(taskId, Cursor.AfterId(StreamId.Parse(next.Id)), new NullSink()).DefaultTimeout())
+        await using (var fromNew = await relay.SubscribeAsync(taskId, Cursor.AfterId(next.Id), new NullSink()).DefaultTimeout())
         {
             Assert.True(fromNew.Recovered);
         }
@@ -76,7 +76,7 @@ public sealed class LostAppendsTests(SingleRedis redis) : IClassFixture<SingleRe
         var first = await log.AppendAsync(taskId, "th", EventKinds.TextDelta, Token, 1).AsTask().DefaultTimeout();
         var info = await log.GetInfoAsync(taskId).AsTask().DefaultTimeout();
         Assert.Equal(1, first.Seq);
-        Assert.Equal(StreamId.Parse(first.Id), info!.Epoch);
+        Assert.Equal(first.Id, info!.Epoch);
         var meta = await redis.Multiplexer.GetDatabase().HashGetAsync(keys.EventsMeta(taskId), "regressions").DefaultTimeout();
         Assert.True(meta.IsNull);
     }
@@ -91,9 +91,9 @@ public sealed class LostAppendsTests(SingleRedis redis) : IClassFixture<SingleRe
             get { lock (_gate) return [.. _seqs]; }
         }
 
-        public void OnEvent(AgentEvent agentEvent)
+        public void OnEvent(EventRecord record)
         {
-            lock (_gate) _seqs.Add(agentEvent.Seq);
+            lock (_gate) _seqs.Add(record.Seq);
         }
 
         public void OnMissed()
@@ -103,7 +103,7 @@ public sealed class LostAppendsTests(SingleRedis redis) : IClassFixture<SingleRe
 
     private sealed class NullSink : IEventSink
     {
-        public ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken) => ValueTask.CompletedTask;
         public ValueTask EndAsync(SubscriptionEnded ended, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

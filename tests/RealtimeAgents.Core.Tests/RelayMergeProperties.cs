@@ -43,7 +43,7 @@ public sealed class RelayMergeProperties
         {
             var tracker = new SequenceTracker(new StreamId(1000, seq), seq);
             long candidate = seq + offset;
-            var ev = new AgentEvent { TaskId = "t", ThreadId = "th", Id = new StreamId(1000, candidate).ToString(), Seq = candidate, Kind = EventKinds.Status };
+            var ev = new EventRecord("t", "th", candidate, new StreamId(1000, candidate), EventKinds.Status, 0, default);
             var verdict = tracker.Classify(ev);
             return offset <= 0 ? verdict == SequenceTracker.Verdict.Duplicate
                 : offset == 1 ? verdict == SequenceTracker.Verdict.Next

@@ -17,8 +17,9 @@ internal sealed class CollectingSink : IEventSink
     public TimeSpan DelayPerEvent { get; set; }
     public TaskCompletionSource Gate { get; set; } = CompletedGate();
 
-    public async ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+    public async ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken)
     {
+        var agentEvent = record.ToAgentEvent();
         await Gate.Task.WaitAsync(cancellationToken);
         if (DelayPerEvent > TimeSpan.Zero) await Task.Delay(DelayPerEvent, cancellationToken);
         lock (Delivered) Delivered.Add(agentEvent);
@@ -46,12 +47,12 @@ internal sealed class CollectingSink : IEventSink
 /// An event log whose live feed misbehaves on purpose: it drops and repeats live events by a
 /// script, so the relay's healing is exercised. Storage is the in-memory log.
 /// </summary>
-internal sealed class UnreliableFeedLog(IEventLog inner, Func<AgentEvent, int> copies) : IEventLog
+internal sealed class UnreliableFeedLog(IEventLog inner, Func<EventRecord, int> copies) : IEventLog
 {
-    public ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts, int attempt = 0, CancellationToken cancellationToken = default) =>
+    public ValueTask<EventRecord> AppendAsync(string taskId, string threadId, string kind, ReadOnlyMemory<byte> data, double ts, int attempt = 0, CancellationToken cancellationToken = default) =>
         inner.AppendAsync(taskId, threadId, kind, data, ts, attempt, cancellationToken);
 
-    public ValueTask<IReadOnlyList<AgentEvent>> ReadAsync(string taskId, StreamId after, int maxCount, CancellationToken cancellationToken = default) =>
+    public ValueTask<IReadOnlyList<EventRecord>> ReadAsync(string taskId, StreamId after, int maxCount, CancellationToken cancellationToken = default) =>
         inner.ReadAsync(taskId, after, maxCount, cancellationToken);
 
     public ValueTask<EventStreamInfo?> GetInfoAsync(string taskId, CancellationToken cancellationToken = default) =>
@@ -60,11 +61,11 @@ internal sealed class UnreliableFeedLog(IEventLog inner, Func<AgentEvent, int> c
     public ValueTask<IAsyncDisposable> SubscribeAsync(string taskId, IEventListener listener, CancellationToken cancellationToken = default) =>
         inner.SubscribeAsync(taskId, new Filter(listener, copies), cancellationToken);
 
-    private sealed class Filter(IEventListener target, Func<AgentEvent, int> copies) : IEventListener
+    private sealed class Filter(IEventListener target, Func<EventRecord, int> copies) : IEventListener
     {
-        public void OnEvent(AgentEvent agentEvent)
+        public void OnEvent(EventRecord record)
         {
-            for (int i = copies(agentEvent); i > 0; i--) target.OnEvent(agentEvent);
+            for (int i = copies(record); i > 0; i--) target.OnEvent(record);
         }
 
         public void OnMissed() => target.OnMissed();
@@ -84,8 +85,9 @@ internal static class RelayKit
             IdleCheckInterval = TimeSpan.FromMilliseconds(idleCheckMs),
         }), NullLogger<EventRelay>.Instance);
 
-    public static ValueTask<AgentEvent> AppendAsync(IEventLog log, string taskId, int i, string kind = EventKinds.TextDelta) =>
-        log.AppendAsync(taskId, "th", kind, JsonSerializer.SerializeToElement(new { messageId = "m", delta = $"{i} " }), i);
+    // As a client sees it, to compare with what a sink collected.
+    public static async ValueTask<AgentEvent> AppendAsync(IEventLog log, string taskId, int i, string kind = EventKinds.TextDelta) =>
+        (await log.AppendAsync(taskId, "th", kind, JsonSerializer.SerializeToElement(new { messageId = "m", delta = $"{i} " }), i)).ToAgentEvent();
 
     public static string NewTaskId() => "t" + Guid.NewGuid().ToString("N");
 }

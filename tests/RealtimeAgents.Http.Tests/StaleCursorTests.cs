@@ -55,7 +55,7 @@ public sealed class StaleCursorTests(TinyLogServerFixture server) : IClassFixtur
     {
         var (taskId, info) = await CompletedTrimmedTaskAsync();
         var retained = await server.Services.GetRequiredService<IEventLog>().ReadAsync(taskId, StreamId.Zero, 100).DefaultTimeout();
-        await using var sse = await server.OpenEventsAsync(taskId, lastEventId: retained[0].Id);
+        await using var sse = await server.OpenEventsAsync(taskId, lastEventId: retained[0].IdText);
         var events = (await sse.ReadToEndAsync()).Events();
         Assert.Equal(retained.Skip(1).Select(e => e.Seq), events.Select(e => e.Seq));
         Assert.Equal(EventKinds.TaskCompleted, events[^1].Kind);

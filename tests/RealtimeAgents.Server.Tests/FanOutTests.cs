@@ -7,17 +7,25 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Conformance;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
 using RealtimeAgents.Testing;
 using Xunit;
 
 namespace RealtimeAgents.Server.Tests;
 
-/// <summary>A hub protocol, counting how often it serializes an "event" invocation.</summary>
+/// <summary>
+/// A hub protocol, counting the distinct events it writes: each is one record whose encoding for
+/// this protocol (the JSON bytes, the MessagePack image) is made once, however many connections
+/// it is written to.
+/// </summary>
 public sealed class CountingProtocol(IHubProtocol inner) : IHubProtocol
 {
-    private int _events;
+    private readonly HashSet<EventRecord> _events = new(ReferenceEqualityComparer.Instance);
 
-    public int EventSerializations => Volatile.Read(ref _events);
+    public int EventSerializations
+    {
+        get { lock (_events) return _events.Count; }
+    }
     public string Name => inner.Name;
     public int Version => inner.Version;
     public TransferFormat TransferFormat => inner.TransferFormat;
@@ -40,14 +48,17 @@ public sealed class CountingProtocol(IHubProtocol inner) : IHubProtocol
 
     private void Count(HubMessage message)
     {
-        if (message is InvocationMessage { Target: HubMethods.Event }) Interlocked.Increment(ref _events);
+        if (message is InvocationMessage { Target: HubMethods.Event, Arguments: [EventRecord record] })
+        {
+            lock (_events) _events.Add(record);
+        }
     }
 }
 
 /// <summary>The server's two protocols, each configured as the server configures it, each counting.</summary>
 public sealed class CountingProtocols(IOptions<JsonHubProtocolOptions> json, IOptions<MessagePackHubProtocolOptions> messagePack)
 {
-    public CountingProtocol Json { get; } = new(new JsonHubProtocol(json));
+    public CountingProtocol Json { get; } = new(new Hubs.DepthLimitedJsonHubProtocol(json));
     public CountingProtocol MessagePack { get; } = new(new MessagePackHubProtocol(messagePack));
 }
 

@@ -54,20 +54,20 @@ internal static class ThreadHistory
                 switch (e.Kind)
                 {
                     case EventKinds.TextDelta:
-                        text.Append(e.DataAs<TextData>().Delta);
+                        text.Append(e.DataAs(ContractsJsonContext.Default.TextData).Delta);
                         wroteText = true;
                         break;
                     case EventKinds.UserMessage:
                         Flush(text, messages);
-                        messages.Add(new ChatMessage(ChatRole.User, e.DataAs<UserMessageData>().Text));
+                        messages.Add(new ChatMessage(ChatRole.User, e.DataAs(ContractsJsonContext.Default.UserMessageData).Text));
                         break;
                     case EventKinds.TaskCompleted:
-                        output = e.DataAs<TaskCompletedData>().Output;
+                        output = e.DataAs(ContractsJsonContext.Default.TaskCompletedData).Output;
                         break;
                 }
             }
             if (page.Count < Page) break;
-            after = StreamId.Parse(page[^1].Id);
+            after = page[^1].Id;
         }
         if (!wroteText && !string.IsNullOrEmpty(output)) text.Append(output);
         Flush(text, messages);

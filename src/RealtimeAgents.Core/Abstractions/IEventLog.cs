@@ -1,6 +1,3 @@
-using System.Text.Json;
-using RealtimeAgents.Contracts;
-
 namespace RealtimeAgents.Core;
 
 /// <summary>
@@ -21,6 +18,10 @@ namespace RealtimeAgents.Core;
 /// <item>Retention: at most about <c>MaxLength</c> entries are kept (the oldest are trimmed and
 /// <see cref="EventStreamInfo.MaxDeletedId"/> advances); after a terminal event the stream
 /// expires after the configured TTL.</item>
+/// <item>Sharing: every live listener of a task in one process receives the same
+/// <see cref="EventRecord"/> instance for each event, so an encoding of it made for one subscriber
+/// (<see cref="EventRecord.Encoded{T}"/>) serves them all. Records are never changed after they
+/// are handed out.</item>
 /// </list>
 /// </remarks>
 public interface IEventLog
@@ -29,15 +30,16 @@ public interface IEventLog
     /// <param name="taskId">The task.</param>
     /// <param name="threadId">Its thread.</param>
     /// <param name="kind">One of EventKinds.</param>
-    /// <param name="data">The kind's payload.</param>
+    /// <param name="data">The kind's payload as UTF-8 JSON (empty for none). The log may keep
+    /// these bytes: the caller must not change them afterwards.</param>
     /// <param name="ts">Emit time, unix ms.</param>
     /// <param name="attempt">The writer's attempt for fencing; 0 for writers outside any attempt.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts,
+    ValueTask<EventRecord> AppendAsync(string taskId, string threadId, string kind, ReadOnlyMemory<byte> data, double ts,
         int attempt = 0, CancellationToken cancellationToken = default);
 
     /// <summary>Up to <paramref name="maxCount"/> events with ids strictly greater than <paramref name="after"/>, in order.</summary>
-    ValueTask<IReadOnlyList<AgentEvent>> ReadAsync(string taskId, StreamId after, int maxCount,
+    ValueTask<IReadOnlyList<EventRecord>> ReadAsync(string taskId, StreamId after, int maxCount,
         CancellationToken cancellationToken = default);
 
     /// <summary>The stream's position and retention, or null when no stream exists (never written, or expired).</summary>
@@ -64,8 +66,8 @@ public sealed class StaleAttemptException(string taskId, int attempt, int fence)
 /// <summary>Receives a task's live events. Called on the publisher's path: must not block.</summary>
 public interface IEventListener
 {
-    /// <summary>One live event.</summary>
-    void OnEvent(AgentEvent agentEvent);
+    /// <summary>One live event (the same instance for every listener of the task in this process).</summary>
+    void OnEvent(EventRecord record);
 
     /// <summary>Live events may have been lost; read the log to catch up.</summary>
     void OnMissed();
@@ -81,13 +83,3 @@ public interface IEventListener
 /// <param name="Terminal">True once a terminal event was appended.</param>
 public sealed record EventStreamInfo(StreamId Epoch, StreamId FirstId, StreamId LastId, long LastSeq,
     StreamId MaxDeletedId, long Length, bool Terminal);
-
-/// <summary>Retention of task streams.</summary>
-public sealed class EventLogOptions
-{
-    /// <summary>Entries kept per task before the oldest are trimmed (approximately, on Redis).</summary>
-    public int MaxLength { get; set; } = 20_000;
-
-    /// <summary>How long a stream lives after its terminal event.</summary>
-    public TimeSpan TerminalTtl { get; set; } = TimeSpan.FromMinutes(10);
-}

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 
@@ -27,7 +26,7 @@ public sealed class InMemoryEventLog : IEventLog
     }
 
     /// <inheritdoc />
-    public ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts,
+    public ValueTask<EventRecord> AppendAsync(string taskId, string threadId, string kind, ReadOnlyMemory<byte> data, double ts,
         int attempt = 0, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -51,13 +50,9 @@ public sealed class InMemoryEventLog : IEventLog
                 }
                 long ms = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 var id = ms > stream.LastId.Ms ? new StreamId(ms, 0) : stream.LastId.Next();
-                var ev = new AgentEvent
-                {
-                    TaskId = taskId, ThreadId = threadId, Seq = stream.LastSeq + 1, Id = id.ToString(),
-                    Kind = kind, Ts = ts, Data = data.ValueKind == JsonValueKind.Undefined ? default : data.Clone(),
-                };
+                var ev = new EventRecord(taskId, threadId, stream.LastSeq + 1, id, kind, ts, data);
                 if (stream.LastSeq == 0) stream.Epoch = id;
-                stream.Entries.Add((id, ev));
+                stream.Entries.Add(ev);
                 stream.LastId = id;
                 stream.LastSeq = ev.Seq;
                 int excess = stream.Entries.Count - _options.MaxLength;
@@ -81,12 +76,12 @@ public sealed class InMemoryEventLog : IEventLog
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<AgentEvent>> ReadAsync(string taskId, StreamId after, int maxCount,
+    public ValueTask<IReadOnlyList<EventRecord>> ReadAsync(string taskId, StreamId after, int maxCount,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
         var stream = Live(taskId);
-        if (stream is null) return ValueTask.FromResult<IReadOnlyList<AgentEvent>>([]);
+        if (stream is null) return ValueTask.FromResult<IReadOnlyList<EventRecord>>([]);
         lock (stream)
         {
             var entries = stream.Entries;
@@ -97,9 +92,7 @@ public sealed class InMemoryEventLog : IEventLog
                 if (entries[mid].Id <= after) lo = mid + 1; else hi = mid;
             }
             int count = Math.Min(maxCount, entries.Count - lo);
-            var page = new AgentEvent[count];
-            for (int i = 0; i < count; i++) page[i] = entries[lo + i].Event;
-            return ValueTask.FromResult<IReadOnlyList<AgentEvent>>(page);
+            return ValueTask.FromResult<IReadOnlyList<EventRecord>>(entries.GetRange(lo, count).ToArray());
         }
     }
 
@@ -152,7 +145,7 @@ public sealed class InMemoryEventLog : IEventLog
 
     private sealed class TaskStream
     {
-        public readonly List<(StreamId Id, AgentEvent Event)> Entries = [];
+        public readonly List<EventRecord> Entries = [];
         public StreamId Epoch;
         public StreamId LastId;
         public long LastSeq;

@@ -12,8 +12,8 @@ namespace RealtimeAgents.Core.Redis;
 /// The event log on Redis Streams: one stream per task, appended by append_event.lua (seq,
 /// fence, XADD MAXLEN ~, epoch, SPUBLISH, TTL on the terminal event in one atomic step, in the
 /// task's slot). Live listeners of a task on this process share one sharded subscription, read
-/// in order from its <see cref="ChannelMessageQueue"/>, and each message is parsed once for all
-/// of them. When a subscriber connection drops or comes back, every listener is told it may have
+/// in order from its <see cref="ChannelMessageQueue"/>; each message becomes one
+/// <see cref="EventRecord"/> for all of them, its header read and its payload left as bytes. When a subscriber connection drops or comes back, every listener is told it may have
 /// missed events and heals from the stream.
 /// </summary>
 public sealed partial class RedisEventLog : IEventLog, IDisposable
@@ -46,10 +46,10 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<AgentEvent> AppendAsync(string taskId, string threadId, string kind, JsonElement data, double ts,
+    public async ValueTask<EventRecord> AppendAsync(string taskId, string threadId, string kind, ReadOnlyMemory<byte> data, double ts,
         int attempt = 0, CancellationToken cancellationToken = default)
     {
-        string json = data.ValueKind == JsonValueKind.Undefined ? "null" : data.GetRawText();
+        RedisValue json = data.IsEmpty ? Null : data;
         string tsText = ts.ToString("0.###", CultureInfo.InvariantCulture);
         string token = Guid.NewGuid().ToString("N");
         bool terminal = EventKinds.IsTerminal(kind);
@@ -62,11 +62,7 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
         long seq = (long)reply[0];
         if (seq < 0) throw new StaleAttemptException(taskId, attempt, (int)reply[1]);
         Remember(taskId, seq, terminal);
-        return new AgentEvent
-        {
-            TaskId = taskId, ThreadId = threadId, Seq = seq, Id = (string)reply[1]!, Kind = kind, Ts = ts,
-            Data = data.ValueKind == JsonValueKind.Undefined ? default : data.Clone(),
-        };
+        return new EventRecord(taskId, threadId, seq, StreamId.Parse((string)reply[1]!), kind, ts, data);
     }
 
     private void Remember(string taskId, long seq, bool terminal)
@@ -90,13 +86,13 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<AgentEvent>> ReadAsync(string taskId, StreamId after, int maxCount,
+    public async ValueTask<IReadOnlyList<EventRecord>> ReadAsync(string taskId, StreamId after, int maxCount,
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
         string start = after == StreamId.Zero ? "-" : "(" + after;
         var entries = await _db.StreamRangeAsync(_keys.Events(taskId), start, "+", maxCount).ConfigureAwait(false);
-        var events = new AgentEvent[entries.Length];
+        var events = new EventRecord[entries.Length];
         for (int i = 0; i < entries.Length; i++) events[i] = ToEvent(taskId, entries[i]);
         return events;
     }
@@ -145,26 +141,16 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
         }
     }
 
-    private static AgentEvent ToEvent(string taskId, StreamEntry entry)
+    private static EventRecord ToEvent(string taskId, StreamEntry entry)
     {
-        JsonElement element = default;
-        var data = entry["data"];
-        if (!data.IsNull)
-        {
-            using var doc = JsonDocument.Parse((ReadOnlyMemory<byte>)data);
-            element = doc.RootElement.ValueKind == JsonValueKind.Null ? default : doc.RootElement.Clone();
-        }
-        return new AgentEvent
-        {
-            TaskId = taskId,
-            ThreadId = (string?)entry["thread"] ?? "",
-            Seq = (long)entry["seq"],
-            Id = (string)entry.Id!,
-            Kind = (string)entry["kind"]!,
-            Ts = double.Parse((string)entry["ts"]!, CultureInfo.InvariantCulture),
-            Data = element,
-        };
+        var data = (ReadOnlyMemory<byte>)entry["data"];
+        if (data.Span.SequenceEqual(Null.Span)) data = default;
+        return new EventRecord(taskId, (string?)entry["thread"] ?? "", (long)entry["seq"], StreamId.Parse((string)entry.Id!),
+            (string)entry["kind"]!, double.Parse((string)entry["ts"]!, CultureInfo.InvariantCulture), data);
     }
+
+    // How a stream entry and a published event spell "no payload".
+    private static readonly ReadOnlyMemory<byte> Null = "null"u8.ToArray();
 
     // A subscriber connection that failed or came back may have dropped messages: every feed
     // heals from its stream (cheap: a read from each listener's last id).
@@ -253,10 +239,10 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
 
         private void OnMessage(ChannelMessage message)
         {
-            AgentEvent? ev;
+            EventRecord ev;
             try
             {
-                ev = JsonSerializer.Deserialize((ReadOnlySpan<byte>)(byte[])message.Message!, ContractsJsonContext.Default.AgentEvent);
+                ev = EventRecord.Parse((ReadOnlyMemory<byte>)message.Message);
             }
             catch (JsonException ex)
             {
@@ -264,7 +250,6 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
                 NotifyMissed();
                 return;
             }
-            if (ev is null) return;
             foreach (var l in Volatile.Read(ref _listeners)) l.OnEvent(ev);
         }
     }

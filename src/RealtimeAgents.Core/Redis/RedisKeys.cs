@@ -27,7 +27,7 @@ public sealed class RedisKeys(string prefix)
     /// <summary>Hash: seq counter, epoch (first id), fence (newest attempt), terminal flag.</summary>
     public string EventsMeta(string taskId) => $"{Prefix}task:{{{taskId}}}:meta";
 
-    /// <summary>Sharded pub/sub channel: the task's events as AgentEvent JSON, published by the append script.</summary>
+    /// <summary>Sharded pub/sub channel: the task's events in their wire JSON (see EventRecord.Json), published by the append script.</summary>
     public string LiveChannel(string taskId) => $"{Prefix}task:{{{taskId}}}:live";
 
     /// <summary>List: control messages kept for a worker that has not subscribed yet.</summary>

@@ -10,7 +10,7 @@ namespace RealtimeAgents.Core.Relay;
 public interface IEventSink
 {
     /// <summary>Delivers one event. Awaiting it is the backpressure: a slow client slows only its own pump.</summary>
-    ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken);
+    ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken);
 
     /// <summary>The subscription stopped before its terminal event; the client resumes from the cursor.</summary>
     ValueTask EndAsync(SubscriptionEnded ended, CancellationToken cancellationToken);
@@ -203,7 +203,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         }
     }
 
-    private static async Task<bool> DeliverAsync(RelaySubscription sub, AgentEvent ev, CancellationToken ct)
+    private static async Task<bool> DeliverAsync(RelaySubscription sub, EventRecord ev, CancellationToken ct)
     {
         await sub.Sink.DeliverAsync(ev, ct).ConfigureAwait(false);
         // Append (the worker's clock) to written on this subscriber's connection (ours).
@@ -211,7 +211,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
         RealtimeAgentsTelemetry.EventsDelivered.Add(1);
         sub.Tracker.Advance(ev);
         Interlocked.Increment(ref sub.DeliveredCount);
-        if (!EventKinds.IsTerminal(ev.Kind)) return true;
+        if (!ev.IsTerminal) return true;
         sub.CompletedWithTerminal = true;
         return false;
     }
@@ -240,7 +240,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
 public sealed class RelaySubscription : IEventListener, IAsyncDisposable
 {
     private readonly EventRelay _relay;
-    internal readonly Channel<AgentEvent?> Buffer;
+    internal readonly Channel<EventRecord?> Buffer;
     internal readonly CancellationTokenSource Stopping = new();
     internal IAsyncDisposable? LiveRegistration;
     internal SequenceTracker Tracker = null!;
@@ -258,7 +258,7 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
         _relay = relay;
         TaskId = taskId;
         Sink = sink;
-        Buffer = Channel.CreateBounded<AgentEvent?>(new BoundedChannelOptions(capacity)
+        Buffer = Channel.CreateBounded<EventRecord?>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: we then heal from the log
@@ -290,9 +290,9 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
         _relay.StartPump(this);
     }
 
-    void IEventListener.OnEvent(AgentEvent agentEvent)
+    void IEventListener.OnEvent(EventRecord record)
     {
-        if (!Buffer.Writer.TryWrite(agentEvent))
+        if (!Buffer.Writer.TryWrite(record))
         {
             MissedCause = "overflow";
             Volatile.Write(ref Missed, 1);

@@ -1,5 +1,3 @@
-using RealtimeAgents.Contracts;
-
 namespace RealtimeAgents.Core.Relay;
 
 /// <summary>
@@ -13,10 +11,9 @@ internal sealed class SequenceTracker(StreamId lastId, long? lastSeq)
     public StreamId LastId { get; private set; } = lastId;
     public long? LastSeq { get; private set; } = lastSeq;
 
-    public Verdict Classify(AgentEvent ev)
+    public Verdict Classify(EventRecord ev)
     {
-        var id = StreamId.Parse(ev.Id);
-        if (id <= LastId) return Verdict.Duplicate;
+        if (ev.Id <= LastId) return Verdict.Duplicate;
         return LastSeq is long seq && ev.Seq == seq + 1 ? Verdict.Next : Verdict.Gap;
     }
 
@@ -25,16 +22,15 @@ internal sealed class SequenceTracker(StreamId lastId, long? lastSeq)
     /// the only thing that can be wrong is a seq hole: events were trimmed before this reader got
     /// to them.
     /// </summary>
-    public Verdict ClassifyFromLog(AgentEvent ev)
+    public Verdict ClassifyFromLog(EventRecord ev)
     {
-        var id = StreamId.Parse(ev.Id);
-        if (id <= LastId) return Verdict.Duplicate;
+        if (ev.Id <= LastId) return Verdict.Duplicate;
         return LastSeq is long seq && ev.Seq != seq + 1 ? Verdict.Gap : Verdict.Next;
     }
 
-    public void Advance(AgentEvent ev)
+    public void Advance(EventRecord ev)
     {
-        LastId = StreamId.Parse(ev.Id);
+        LastId = ev.Id;
         LastSeq = ev.Seq;
     }
 

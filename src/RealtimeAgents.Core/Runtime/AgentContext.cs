@@ -161,9 +161,10 @@ public sealed class AgentContext
 
     private string NewId(string prefix) => $"{prefix}_{TaskId[^Math.Min(8, TaskId.Length)..]}_{Attempt}_{Interlocked.Increment(ref _nextBlock)}";
 
-    internal async ValueTask<AgentEvent> AppendAsync<T>(string kind, T data, JsonTypeInfo<T> type, Block? open = null, Block? close = null)
+    internal async ValueTask<EventRecord> AppendAsync<T>(string kind, T data, JsonTypeInfo<T> type, Block? open = null, Block? close = null)
     {
-        var element = JsonSerializer.SerializeToElement(data, type);
+        // Encoded once, here: the log, the hub and JSON clients pass these bytes on as they are.
+        byte[] payload = EventPayload.Encode(data, type);
         // Not cancellable: an event the agent started to write is written, and the runtime's
         // closing events must go out after an interrupt has cancelled the agent.
         await _appendLock.WaitAsync().ConfigureAwait(false);
@@ -176,7 +177,7 @@ public sealed class AgentContext
                     if (!_open.Remove(close)) throw new InvalidOperationException($"{kind}: the block is not open");
                 }
             }
-            var ev = await _log.AppendAsync(TaskId, ThreadId, kind, element, Clock.UnixMs(), Attempt, CancellationToken.None).ConfigureAwait(false);
+            var ev = await _log.AppendAsync(TaskId, ThreadId, kind, payload, Clock.UnixMs(), Attempt, CancellationToken.None).ConfigureAwait(false);
             if (kind == EventKinds.TextDelta && _timeToFirstToken < 0)
             {
                 // Submit (the task's creation, a hub's clock) to this append (ours): clocks of
@@ -245,7 +246,7 @@ public sealed class AgentContext
                 else if (e.Kind.EndsWith(".end", StringComparison.Ordinal)) open.Remove(block);
             }
             if (page.Count < 500) break;
-            after = StreamId.Parse(page[^1].Id);
+            after = page[^1].Id;
         }
         for (int i = open.Count - 1; i >= 0; i--)
         {
@@ -262,7 +263,7 @@ public sealed class AgentContext
         }
     }
 
-    private static (string Family, string Id)? BlockOf(AgentEvent e)
+    private static (string Family, string Id)? BlockOf(EventRecord e)
     {
         string family;
         if (e.Kind is EventKinds.TextStart or EventKinds.TextEnd) family = "text";
@@ -270,7 +271,8 @@ public sealed class AgentContext
         else if (e.Kind is EventKinds.ToolStart or EventKinds.ToolEnd) family = "tool";
         else return null;
         string property = family == "tool" ? "toolCallId" : "messageId";
-        return e.Data.ValueKind == JsonValueKind.Object && e.Data.TryGetProperty(property, out var id) && id.GetString() is { } s
+        var data = e.ToAgentEvent().Data;
+        return data.ValueKind == JsonValueKind.Object && data.TryGetProperty(property, out var id) && id.GetString() is { } s
             ? (family, s) : null;
     }
 

@@ -105,9 +105,9 @@ internal static class AgUiEndpoint
             return false;
         }
 
-        public async ValueTask DeliverAsync(SseWriter writer, AgentEvent agentEvent, CancellationToken ct)
+        public async ValueTask DeliverAsync(SseWriter writer, EventRecord record, CancellationToken ct)
         {
-            var frames = mapper.Map(agentEvent);
+            var frames = mapper.Map(record.ToAgentEvent());
             if (frames.Length > 0) await writer.WriteFrameAsync(frames, ct).ConfigureAwait(false);
         }
 

@@ -1,6 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
 using RealtimeAgents.Core.Relay;
 
 namespace RealtimeAgents.Server.Http;
@@ -29,9 +29,9 @@ internal sealed class EventStreamFormat : IStreamFormat
     public const string Unrecoverable = "stream.unrecoverable";
     public const string Ended = "stream.ended";
 
-    // The in-memory log hands one instance of an event to every listener: a thousand readers of
-    // one task then share one serialised frame instead of building a thousand.
-    private static readonly ConditionalWeakTable<AgentEvent, byte[]> Frames = new();
+    // Every live reader of a task on this node gets the same record (IEventLog's sharing
+    // guarantee): a thousand readers share one frame, made around the event's own JSON bytes.
+    private static readonly object SseFrame = new();
 
     private readonly string _status;
 
@@ -53,9 +53,8 @@ internal sealed class EventStreamFormat : IStreamFormat
         return true;
     }
 
-    public ValueTask DeliverAsync(SseWriter writer, AgentEvent agentEvent, CancellationToken ct) =>
-        writer.WriteFrameAsync(Frames.GetValue(agentEvent, static e =>
-            SseWriter.Frame(e.Id, e.Kind, JsonSerializer.SerializeToUtf8Bytes(e, ContractsJsonContext.Default.AgentEvent))), ct);
+    public ValueTask DeliverAsync(SseWriter writer, EventRecord record, CancellationToken ct) =>
+        writer.WriteFrameAsync(record.Encoded(SseFrame, static e => SseWriter.Frame(e.IdText, e.Kind, e.Json.Span)), ct);
 
     public ValueTask EndAsync(SseWriter writer, SubscriptionEnded ended, CancellationToken ct) =>
         writer.WriteFrameAsync(SseWriter.Frame(null, Ended,

@@ -12,7 +12,7 @@ internal interface IStreamFormat
     ValueTask<bool> OpenAsync(SseWriter writer, RelaySubscription subscription, CancellationToken ct);
 
     /// <summary>One event, in order, each exactly once.</summary>
-    ValueTask DeliverAsync(SseWriter writer, AgentEvent agentEvent, CancellationToken ct);
+    ValueTask DeliverAsync(SseWriter writer, EventRecord record, CancellationToken ct);
 
     /// <summary>The relay ended the subscription before the terminal event.</summary>
     ValueTask EndAsync(SseWriter writer, SubscriptionEnded ended, CancellationToken ct);
@@ -61,12 +61,12 @@ internal sealed class RelayStream(EventRelay relay, HttpStreamMetrics metrics, I
 
         public void Open() => _open.TrySetResult();
 
-        public async ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+        public async ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken)
         {
             if (!_open.Task.IsCompleted) await _open.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await format.DeliverAsync(writer, agentEvent, cancellationToken).ConfigureAwait(false);
+                await format.DeliverAsync(writer, record, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception) when (requestAborted.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {

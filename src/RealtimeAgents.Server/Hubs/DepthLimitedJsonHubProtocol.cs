@@ -15,6 +15,7 @@ namespace RealtimeAgents.Server.Hubs;
 /// plain protocol fails to parse a message nested past its reader's depth (64, counting the
 /// envelope) and closes the whole connection, every subscription on it included; here such an
 /// invocation gets the same invalid_argument refusal REST gives, and the connection goes on.
+/// Task events go out as their own JSON bytes (<see cref="EventFrames"/>).
 /// </summary>
 public sealed class DepthLimitedJsonHubProtocol(IOptions<JsonHubProtocolOptions> options) : IHubProtocol
 {
@@ -37,10 +38,18 @@ public sealed class DepthLimitedJsonHubProtocol(IOptions<JsonHubProtocolOptions>
     public bool IsVersionSupported(int version) => _inner.IsVersionSupported(version);
 
     /// <inheritdoc />
-    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => _inner.GetMessageBytes(message);
+    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        if (EventFrames.TryWriteJson(message, buffer)) return buffer.WrittenMemory;
+        return _inner.GetMessageBytes(EventFrames.AsContract(message));
+    }
 
     /// <inheritdoc />
-    public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => _inner.WriteMessage(message, output);
+    public void WriteMessage(HubMessage message, IBufferWriter<byte> output)
+    {
+        if (!EventFrames.TryWriteJson(message, output)) _inner.WriteMessage(EventFrames.AsContract(message), output);
+    }
 
     /// <inheritdoc />
     public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message)

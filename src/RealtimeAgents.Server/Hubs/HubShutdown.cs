@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace RealtimeAgents.Server.Hubs;
@@ -12,7 +11,7 @@ namespace RealtimeAgents.Server.Hubs;
 /// reconnect at once, to another node behind the balancer or to this one once it is back, and
 /// resume each subscription from its cursor.
 /// </summary>
-internal sealed partial class HubShutdown(HubLifetimeManager<AgentHub> lifetime, ILogger<HubShutdown> logger) : IHostedLifecycleService, IDisposable
+internal sealed partial class HubShutdown(LocalConnections<AgentHub> local, ILogger<HubShutdown> logger) : IHostedLifecycleService, IDisposable
 {
     /// <summary>The text clients see as the close reason.</summary>
     public const string Reason = "going_away: the server is shutting down; reconnect and resume.";
@@ -30,10 +29,9 @@ internal sealed partial class HubShutdown(HubLifetimeManager<AgentHub> lifetime,
     /// </summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        if (lifetime is not LocalConnectionsHubLifetimeManager<AgentHub> local) return;
         int count = await CloseAllAsync(local, cancellationToken).ConfigureAwait(false);
         if (count > 0) LogClosing(logger, count);
-        _sweeping = SweepAsync(local);
+        _sweeping = SweepAsync();
     }
 
     public async Task StoppedAsync(CancellationToken cancellationToken)
@@ -42,7 +40,7 @@ internal sealed partial class HubShutdown(HubLifetimeManager<AgentHub> lifetime,
         await _sweeping.ConfigureAwait(false);
     }
 
-    private async Task SweepAsync(LocalConnectionsHubLifetimeManager<AgentHub> local)
+    private async Task SweepAsync()
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
         try
@@ -57,9 +55,9 @@ internal sealed partial class HubShutdown(HubLifetimeManager<AgentHub> lifetime,
         }
     }
 
-    private static async Task<int> CloseAllAsync(LocalConnectionsHubLifetimeManager<AgentHub> local, CancellationToken cancellationToken)
+    private static async Task<int> CloseAllAsync(LocalConnections<AgentHub> local, CancellationToken cancellationToken)
     {
-        var connections = local.LocalConnections;
+        var connections = local.Snapshot;
         if (connections.Count == 0) return 0;
         var close = new CloseMessage(Reason, allowReconnect: true);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

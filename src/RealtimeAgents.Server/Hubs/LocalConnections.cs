@@ -1,34 +1,39 @@
-using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
-using RealtimeAgents.Contracts;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 
 namespace RealtimeAgents.Server.Hubs;
 
 /// <summary>
-/// The node's lifetime manager (in-memory or the official Redis backplane) with one addition: it knows
-/// this node's connections, so task events can be written to them directly as messages
-/// serialized once for every local subscriber (see <see cref="EventMessages"/>). Everything
-/// else is passed through unchanged.
+/// This node's connections of a hub. SignalR's hub context can send to a connection but cannot
+/// end one with a close message that allows reconnecting, which is how shutdown tells clients to
+/// resume elsewhere (<see cref="HubShutdown"/>); for that the node keeps its connections here.
 /// </summary>
-public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManager<THub> inner) : HubLifetimeManager<THub>
-    where THub : Hub
+public sealed class LocalConnections<THub> where THub : Hub
 {
-    private readonly ConcurrentDictionary<string, HubConnectionContext> _local = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HubConnectionContext> _connections = new(StringComparer.Ordinal);
 
-    /// <summary>A connection on this node, or null.</summary>
-    public HubConnectionContext? Local(string connectionId) => _local.GetValueOrDefault(connectionId);
+    /// <summary>The connections now (a snapshot).</summary>
+    public IReadOnlyCollection<HubConnectionContext> Snapshot => [.. _connections.Values];
 
-    /// <summary>This node's connections now (a snapshot).</summary>
-    public IReadOnlyCollection<HubConnectionContext> LocalConnections => [.. _local.Values];
+    internal void Add(HubConnectionContext connection) => _connections[connection.ConnectionId] = connection;
 
+    internal void Remove(HubConnectionContext connection) => _connections.TryRemove(connection.ConnectionId, out _);
+}
+
+/// <summary>
+/// The node's lifetime manager (SignalR's in-memory one or the official Redis backplane) with its
+/// connections recorded in <see cref="LocalConnections{THub}"/>; everything else is passed through.
+/// </summary>
+public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManager<THub> inner, LocalConnections<THub> local)
+    : HubLifetimeManager<THub> where THub : Hub
+{
     /// <inheritdoc />
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        _local[connection.ConnectionId] = connection;
+        local.Add(connection);
         return inner.OnConnectedAsync(connection);
     }
 
@@ -36,7 +41,7 @@ public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManage
     public override Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        _local.TryRemove(connection.ConnectionId, out _);
+        local.Remove(connection);
         return inner.OnDisconnectedAsync(connection);
     }
 
@@ -84,24 +89,10 @@ public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManage
         inner.TryGetReturnType(invocationId, out type);
 }
 
-/// <summary>Embedded mode: SignalR's in-memory manager, with local connections known.</summary>
-public sealed class LocalDefaultHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner)
-    : LocalConnectionsHubLifetimeManager<THub>(inner) where THub : Hub;
+/// <summary>Embedded mode: SignalR's in-memory manager.</summary>
+public sealed class LocalDefaultHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner, LocalConnections<THub> local)
+    : LocalConnectionsHubLifetimeManager<THub>(inner, local) where THub : Hub;
 
-/// <summary>Redis mode: the official Redis backplane, with local connections known.</summary>
-public sealed class LocalRedisHubLifetimeManager<THub>(RedisHubLifetimeManager<THub> inner)
-    : LocalConnectionsHubLifetimeManager<THub>(inner) where THub : Hub;
-
-/// <summary>
-/// The "event" message of each AgentEvent, serialized at most once per hub protocol however many
-/// local subscribers it goes to. Live events reach every subscriber of a task on this node as the
-/// same instance (the log's live feed parses each once), so a weak cache keyed by the instance
-/// is all it takes; the entry goes when the event does.
-/// </summary>
-internal static class EventMessages
-{
-    private static readonly ConditionalWeakTable<AgentEvent, SerializedHubMessage> Cache = [];
-
-    public static SerializedHubMessage For(AgentEvent agentEvent) =>
-        Cache.GetValue(agentEvent, static e => new SerializedHubMessage(new InvocationMessage(HubMethods.Event, [e])));
-}
+/// <summary>Redis mode: the official Redis backplane.</summary>
+public sealed class LocalRedisHubLifetimeManager<THub>(RedisHubLifetimeManager<THub> inner, LocalConnections<THub> local)
+    : LocalConnectionsHubLifetimeManager<THub>(inner, local) where THub : Hub;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
 using RealtimeAgents.Core.Relay;
 
 namespace RealtimeAgents.Server.Hubs;
@@ -10,11 +11,10 @@ namespace RealtimeAgents.Server.Hubs;
 /// The relay subscriptions of each connection on this node, so Unsubscribe, a repeated Subscribe
 /// and a disconnect stop exactly the pumps they should.
 /// </summary>
-public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, HubLifetimeManager<AgentHub> lifetime,
-    IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
+public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
 {
-    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(hubContext,
-        (lifetime as LocalConnectionsHubLifetimeManager<AgentHub>)?.Local(caller.ConnectionId), caller, options.Value.SlowClientTimeout, logger);
+    internal IEventSink SinkFor(HubCallerContext caller) =>
+        new HubEventSink(hubContext.Clients.Client(caller.ConnectionId), caller, options.Value.SlowClientTimeout, logger);
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelaySubscription>> _byConnection =
         new(StringComparer.Ordinal);
@@ -65,24 +65,13 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, HubLi
 /// <see cref="HubEndpointOptions.SlowClientTimeout"/> is disconnected: its SDK reconnects and
 /// resumes every subscription from its cursor.
 /// </summary>
-internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubConnectionContext? local, HubCallerContext caller,
-    TimeSpan stallLimit, ILogger logger) : IEventSink
+internal sealed partial class HubEventSink(ISingleClientProxy client, HubCallerContext caller, TimeSpan stallLimit, ILogger logger) : IEventSink
 {
-    public async ValueTask DeliverAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+    public async ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken)
     {
-        // The connection is on this node (it subscribed here): write the event's shared
-        // serialized message to it directly rather than serializing once per subscriber.
-        Task send;
-        if (local is not null)
-        {
-            var write = local.WriteAsync(EventMessages.For(agentEvent), cancellationToken);
-            if (write.IsCompletedSuccessfully) return; // the usual case: room in the buffer, no allocation
-            send = write.AsTask();
-        }
-        else
-        {
-            send = hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.Event, agentEvent, cancellationToken);
-        }
+        // The record itself is the argument: each protocol writes it from the bytes it already
+        // has (the JSON as published; a MessagePack image made once per event on this node).
+        var send = client.SendAsync(HubMethods.Event, record, cancellationToken);
         if (send.IsCompleted)
         {
             await send.ConfigureAwait(false);
@@ -94,7 +83,7 @@ internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubConnect
         }
         catch (TimeoutException)
         {
-            LogSlowClient(logger, caller.ConnectionId, agentEvent.TaskId, stallLimit);
+            LogSlowClient(logger, caller.ConnectionId, record.TaskId, stallLimit);
             Core.Observability.RealtimeAgentsTelemetry.SlowClientCutoffs.Add(1);
             caller.Abort();
             throw new OperationCanceledException($"connection {caller.ConnectionId} stopped reading");
@@ -106,21 +95,5 @@ internal sealed partial class HubEventSink(IHubContext<AgentHub> hub, HubConnect
     private static partial void LogSlowClient(ILogger logger, string connectionId, string taskId, TimeSpan stall);
 
     public ValueTask EndAsync(SubscriptionEnded ended, CancellationToken cancellationToken) =>
-        new(hub.Clients.Client(caller.ConnectionId).SendAsync(HubMethods.SubscriptionEnded, ended, cancellationToken));
-}
-
-/// <summary>Limits of the hub endpoint (configuration section RealtimeAgents:Hub).</summary>
-public sealed class HubEndpointOptions
-{
-    /// <summary>Bytes buffered per connection in each direction before writes wait (64 KiB).</summary>
-    public long MaxBufferedBytes { get; set; } = 64 * 1024;
-
-    /// <summary>
-    /// How long one delivery may wait for room in a connection's outgoing buffer (the client does
-    /// not read) before the client is disconnected, logged as SlowClientDisconnected (30 s). The
-    /// clock starts when a write finds the buffer full, so a client is cut this long after it
-    /// stopped reading plus the time its buffer took to fill. SignalR's own timeout for a client
-    /// it hears nothing from is set to this plus 30 s, so it never cuts a stalled client first.
-    /// </summary>
-    public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(30);
+        new(client.SendAsync(HubMethods.SubscriptionEnded, ended, cancellationToken));
 }

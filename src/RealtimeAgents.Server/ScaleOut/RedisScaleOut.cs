@@ -1,25 +1,44 @@
 using System.Reflection;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RealtimeAgents.Server.Hubs;
 using StackExchange.Redis;
 
 namespace RealtimeAgents.Server.ScaleOut;
 
 /// <summary>
-/// SignalR scale-out for Redis mode: the official backplane (<c>AddStackExchangeRedis</c>) on the
-/// process's one <see cref="IConnectionMultiplexer"/>, the one the stores use, with its channels
-/// under the product's key prefix.
+/// The node's SignalR lifetime manager: SignalR's in-memory one in embedded mode; in Redis mode
+/// the official backplane (<see cref="RedisHubLifetimeManager{THub}"/>, what
+/// <c>AddStackExchangeRedis</c> registers) on the process's one <see cref="IConnectionMultiplexer"/>,
+/// the one the stores use, with its channels under the product's key prefix. Either is seen
+/// through <see cref="LocalConnectionsHubLifetimeManager{THub}"/>, so the node knows its own
+/// connections (<see cref="LocalConnections{THub}"/>).
 /// </summary>
 public static class RedisScaleOut
 {
-    /// <summary>Adds the official Redis backplane, sharing the registered multiplexer.</summary>
-    public static ISignalRServerBuilder AddRealtimeAgentsRedisBackplane(this ISignalRServerBuilder signalR, string channelPrefix)
+    /// <summary>Registers the lifetime manager of the mode, replacing SignalR's default registration once.</summary>
+    public static ISignalRServerBuilder AddRealtimeAgentsLifetimeManager(this ISignalRServerBuilder signalR, bool redis, string channelPrefix)
     {
         ArgumentNullException.ThrowIfNull(signalR);
-        signalR.AddStackExchangeRedis(o => o.Configuration.ChannelPrefix = RedisChannel.Literal(channelPrefix));
-        // The backplane connects when it is created, from its options: they hand it the container's multiplexer.
-        signalR.Services.AddOptions<RedisOptions>().Configure<IServiceProvider>((o, services) =>
-            o.ConnectionFactory = _ => Task.FromResult(SharedMultiplexer.Wrap(services.GetRequiredService<IConnectionMultiplexer>())));
+        var services = signalR.Services;
+        services.TryAddSingleton(typeof(LocalConnections<>));
+        if (redis)
+        {
+            // The backplane connects when it is created, from its options: they hand it the container's multiplexer.
+            services.AddOptions<RedisOptions>().Configure<IServiceProvider>((o, provider) =>
+            {
+                o.Configuration.ChannelPrefix = RedisChannel.Literal(channelPrefix);
+                o.ConnectionFactory = _ => Task.FromResult(SharedMultiplexer.Wrap(provider.GetRequiredService<IConnectionMultiplexer>()));
+            });
+            services.TryAddSingleton(typeof(RedisHubLifetimeManager<>));
+            services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(LocalRedisHubLifetimeManager<>)));
+        }
+        else
+        {
+            services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
+            services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(LocalDefaultHubLifetimeManager<>)));
+        }
         return signalR;
     }
 }

@@ -1,0 +1,69 @@
+using System.Buffers;
+using System.Text.Json;
+using MessagePack;
+using MessagePack.Formatters;
+using MessagePack.Resolvers;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
+
+namespace RealtimeAgents.Server.Hubs;
+
+/// <summary>
+/// How the hub's protocols write an <see cref="EventRecord"/> sent as a hub method argument.
+/// JSON: the record's own JSON bytes go into the frame as they are (no parse, no serializer).
+/// MessagePack: the record's MessagePack image, made once per record on this node and then
+/// copied into each subscriber's frame.
+/// </summary>
+internal static class EventFrames
+{
+    private const byte RecordSeparator = 0x1e;
+    private static readonly byte[] EventPrefix = Prefix(HubMethods.Event);
+    private static readonly object MessagePackImage = new();
+
+    /// <summary>
+    /// Writes the JSON protocol's frame of an invocation that carries one event and nothing else
+    /// a frame can hold (no invocation id, headers or streams). False for any other message.
+    /// </summary>
+    public static bool TryWriteJson(HubMessage message, IBufferWriter<byte> output)
+    {
+        if (message is not InvocationMessage { InvocationId: null, Arguments: [EventRecord record] } invocation
+            || invocation.GetType() != typeof(InvocationMessage)
+            || invocation.Headers is { Count: > 0 } || invocation.StreamIds is { Length: > 0 })
+        {
+            return false;
+        }
+        output.Write(invocation.Target == HubMethods.Event ? EventPrefix : Prefix(invocation.Target));
+        output.Write(record.Json.Span);
+        output.Write("]}"u8);
+        output.Write([RecordSeparator]);
+        return true;
+    }
+
+    /// <summary>The same message with its events as contract records, for a serializer that does not know <see cref="EventRecord"/>.</summary>
+    public static HubMessage AsContract(HubMessage message)
+    {
+        if (message is not InvocationMessage invocation || !Array.Exists(invocation.Arguments, a => a is EventRecord)) return message;
+        var arguments = Array.ConvertAll(invocation.Arguments, a => a is EventRecord r ? r.ToAgentEvent() : a);
+        return new InvocationMessage(invocation.InvocationId, invocation.Target, arguments, invocation.StreamIds)
+        {
+            Headers = invocation.Headers,
+        };
+    }
+
+    /// <summary>The MessagePack options of the hub: the contract types, and events written from their cached image.</summary>
+    public static MessagePackSerializerOptions MessagePackOptions { get; } = ContractsMessagePack.Options.WithResolver(
+        CompositeResolver.Create([new EventRecordFormatter()], [ContractsMessagePack.Resolver, StandardResolver.Instance]));
+
+    private static byte[] Prefix(string target) =>
+        [.. "{\"type\":1,\"target\":"u8, .. JsonSerializer.SerializeToUtf8Bytes(target, ContractsJsonContext.Default.String), .. ",\"arguments\":["u8];
+
+    private sealed class EventRecordFormatter : IMessagePackFormatter<EventRecord>
+    {
+        public void Serialize(ref MessagePackWriter writer, EventRecord value, MessagePackSerializerOptions options) =>
+            writer.WriteRaw(value.Encoded(MessagePackImage, static r => ContractsMessagePack.FromJson(r.Json)));
+
+        public EventRecord Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
+            throw new NotSupportedException("The hub sends events; it never reads one.");
+    }
+}
