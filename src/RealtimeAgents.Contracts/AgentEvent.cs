@@ -25,13 +25,6 @@ public sealed record AgentEvent
     /// <summary>The kind's payload (see the *Data records).</summary>
     public JsonElement Data { get; init; }
 
-    /// <summary>
-    /// Client side only, not on the wire: when this process received the event (unix ms), set by
-    /// the .NET SDK so delivery latency (ReceivedAt − Ts) can be measured.
-    /// </summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public double ReceivedAt { get; set; }
-
     /// <summary>Reads <see cref="Data"/> as the payload record of this kind.</summary>
     public T DataAs<T>() where T : class =>
         (T)(Data.Deserialize(ContractsJsonContext.Default.GetTypeInfo(typeof(T))

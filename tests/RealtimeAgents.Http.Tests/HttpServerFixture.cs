@@ -27,7 +27,7 @@ public class HttpServerFixture : IAsyncLifetime
     public Uri BaseAddress { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
-    public HttpStreamMetrics Metrics => Services.GetRequiredService<HttpStreamMetrics>();
+    internal HttpStreamMetrics Metrics => Services.GetRequiredService<HttpStreamMetrics>();
 
     protected virtual IEnumerable<string> Settings =>
     [

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR.Client;
 using RealtimeAgents.Conformance;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core.Runtime;
@@ -47,10 +49,16 @@ public sealed class SlowClientTests(SlowClientFixture server, ITestOutputHelper 
 
         // Meanwhile another client's task streams at 100 tokens/s; its delivery must not suffer.
         var other = await fast.SubmitAsync(ServerFixture.Demo(new { tokens = 200, tokenIntervalMs = 10, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
+        // When each event reached this process (unix ms, like Ts), stamped as it arrives; the first arrival counts.
+        var receivedAt = new ConcurrentDictionary<long, double>();
+        using var stamp = fast.Connection.On<AgentEvent>(HubMethods.Event, ev =>
+        {
+            if (ev.TaskId == other.TaskId) receivedAt.TryAdd(ev.Seq, (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds);
+        });
         var otherSub = await fast.SubscribeAsync(other.TaskId).DefaultTimeout();
         var latencies = new List<double>();
         var otherEvents = await otherSub.CollectAsync(until: null, timeoutMs: 30_000);
-        foreach (var e in otherEvents) latencies.Add(e.ReceivedAt - e.Ts);
+        foreach (var e in otherEvents) latencies.Add(receivedAt[e.Seq] - e.Ts);
         StreamAssert.CompleteTask(otherEvents);
 
         // The big task has finished writing while the slow client read nothing.

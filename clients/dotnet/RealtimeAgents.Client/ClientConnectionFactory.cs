@@ -11,7 +11,7 @@ namespace RealtimeAgents.Client;
 /// WebSockets / Server-Sent Events / long polling) over several hub URLs tried in turn, starting
 /// with the one that worked last, so a client whose node died reconnects to another. It also
 /// lets tests and load scenarios act as a bad network would (<see cref="AbortConnections"/>,
-/// <see cref="PauseReceiving"/>).
+/// <see cref="PauseReceiving"/>; internal, for those projects only).
 /// </summary>
 public sealed class ClientConnectionFactory : IConnectionFactory
 {
@@ -64,11 +64,11 @@ public sealed class ClientConnectionFactory : IConnectionFactory
     /// Stops reading from the connections, as a client on a stalled network would: the server's
     /// outgoing buffer for this client fills up. For tests and load scenarios of slow clients.
     /// </summary>
-    public void PauseReceiving() =>
+    internal void PauseReceiving() =>
         Interlocked.CompareExchange(ref _paused, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
 
     /// <summary>Reads again after <see cref="PauseReceiving"/>.</summary>
-    public void ResumeReceiving() => Interlocked.Exchange(ref _paused, null)?.TrySetResult();
+    internal void ResumeReceiving() => Interlocked.Exchange(ref _paused, null)?.TrySetResult();
 
     internal Task WhilePaused => _paused?.Task ?? Task.CompletedTask;
 
@@ -76,7 +76,7 @@ public sealed class ClientConnectionFactory : IConnectionFactory
     /// Drops every open connection, as a lost network would: the client sees its connection fail
     /// and reconnects. For tests and load scenarios that exercise resume.
     /// </summary>
-    public void AbortConnections()
+    internal void AbortConnections()
     {
         ClientConnection[] open;
         lock (_open) open = [.. _open];

@@ -345,7 +345,6 @@ public sealed class RealtimeAgentsClient : IAsyncDisposable
 
     private void OnEvent(AgentEvent ev)
     {
-        ev.ReceivedAt = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerMillisecond;
         if (_subscriptions.TryGetValue(ev.TaskId, out var sub)) sub.Accept(ev);
     }
 

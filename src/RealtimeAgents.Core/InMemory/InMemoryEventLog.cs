@@ -119,7 +119,7 @@ public sealed class InMemoryEventLog : IEventLog
     }
 
     /// <summary>Number of task streams held (expired ones included until swept).</summary>
-    public int StreamCount => _streams.Count;
+    internal int StreamCount => _streams.Count;
 
     private long Now => _time.GetUtcNow().UtcTicks;
 

@@ -278,8 +278,8 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
     public string Epoch { get; private set; } = Contracts.Cursors.Start;
     /// <summary>Ends when the terminal event was delivered, the subscription was disposed or failed.</summary>
     public Task Completion { get; internal set; } = Task.CompletedTask;
-    /// <summary>True once the terminal event was delivered.</summary>
-    public bool CompletedWithTerminal { get; internal set; }
+    /// <summary>True once the terminal event was delivered (for tests).</summary>
+    internal bool CompletedWithTerminal { get; set; }
 
     internal void Start(SequenceTracker tracker, bool recovered, StreamId epoch)
     {

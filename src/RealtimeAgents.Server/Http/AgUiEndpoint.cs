@@ -24,7 +24,7 @@ internal static class AgUiEndpoint
     public static async Task<IResult> RunAsync(HttpContext http, string? agent, TaskService tasks, RelayStream stream,
         IOptions<HttpSurfaceOptions> options)
     {
-        var caller = TaskEndpoints.Owner(http);
+        var caller = TaskEndpoints.CallerOf(http);
         SubmitTaskRequest request;
         string threadId, runId;
         using (var body = await JsonBody.ReadDocumentAsync(http.Request, options.Value.MaxAgUiBodyBytes).ConfigureAwait(false))

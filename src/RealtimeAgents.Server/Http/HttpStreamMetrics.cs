@@ -4,7 +4,7 @@ namespace RealtimeAgents.Server.Http;
 /// Event streams (SSE and AG-UI) open on this node. Each holds one relay subscription; the count
 /// drops when the subscription has been disposed, so a leak shows here.
 /// </summary>
-public sealed class HttpStreamMetrics
+internal sealed class HttpStreamMetrics
 {
     private int _active;
 

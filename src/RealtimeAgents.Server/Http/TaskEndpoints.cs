@@ -15,7 +15,7 @@ internal static class TaskEndpoints
     public const string LastEventIdHeader = "Last-Event-ID";
 
     /// <summary>The caller (the hub resolves its callers the same way).</summary>
-    public static Caller Owner(HttpContext http) => http.RequestServices.GetRequiredService<CallerResolver>().For(http.User);
+    public static Caller CallerOf(HttpContext http) => http.RequestServices.GetRequiredService<CallerResolver>().For(http.User);
 
     /// <summary>Counts a submit against the caller's rate, or throws limit_exceeded (429).</summary>
     public static void CountSubmit(HttpContext http, Caller caller) =>
@@ -37,10 +37,10 @@ internal static class TaskEndpoints
             }
             request = request with { IdempotencyKey = key };
         }
-        var owner = Owner(http);
-        CountSubmit(http, owner);
-        var accepted = await tasks.SubmitAsync(owner, request, http.RequestAborted).ConfigureAwait(false);
-        var info = await tasks.GetTaskAsync(owner, accepted.TaskId, http.RequestAborted).ConfigureAwait(false);
+        var caller = CallerOf(http);
+        CountSubmit(http, caller);
+        var accepted = await tasks.SubmitAsync(caller, request, http.RequestAborted).ConfigureAwait(false);
+        var info = await tasks.GetTaskAsync(caller, accepted.TaskId, http.RequestAborted).ConfigureAwait(false);
         string location = TaskPath(http, info.TaskId);
         http.Response.Headers.Location = location;
         return Results.Json(new TaskCreatedResponse(info.TaskId, info.ThreadId, info.Status, location + "/events"),
@@ -49,7 +49,7 @@ internal static class TaskEndpoints
 
     /// <summary>GET /tasks/{id} → TaskInfo.</summary>
     public static async Task<IResult> GetAsync(string id, HttpContext http, TaskService tasks) =>
-        Results.Json(await tasks.GetTaskAsync(Owner(http), id, http.RequestAborted).ConfigureAwait(false),
+        Results.Json(await tasks.GetTaskAsync(CallerOf(http), id, http.RequestAborted).ConfigureAwait(false),
             ContractsJsonContext.Default.TaskInfo);
 
     /// <summary>POST /tasks/{id}/interrupt with an optional {reason} → 202 TaskInfo; the stream then ends with task.cancelled.</summary>
@@ -57,9 +57,9 @@ internal static class TaskEndpoints
     {
         var body = await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.InterruptRequest,
             MaxBody(options.Value, taskOptions.Value), optional: true).ConfigureAwait(false);
-        var owner = Owner(http);
-        await tasks.InterruptAsync(owner, id, body?.Reason, http.RequestAborted).ConfigureAwait(false);
-        var info = await tasks.GetTaskAsync(owner, id, http.RequestAborted).ConfigureAwait(false);
+        var caller = CallerOf(http);
+        await tasks.InterruptAsync(caller, id, body?.Reason, http.RequestAborted).ConfigureAwait(false);
+        var info = await tasks.GetTaskAsync(caller, id, http.RequestAborted).ConfigureAwait(false);
         return Results.Json(info, ContractsJsonContext.Default.TaskInfo, statusCode: StatusCodes.Status202Accepted);
     }
 
@@ -70,7 +70,7 @@ internal static class TaskEndpoints
         var body = (await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.ApprovalRequestBody,
             MaxBody(options.Value, taskOptions.Value)).ConfigureAwait(false))!;
         if (body.Approved is not { } approved) throw RealtimeAgentsException.Invalid("The body needs \"approved\": true or false.");
-        var result = await tasks.RespondToApprovalAsync(Owner(http), id, toolCallId, approved, body.Reason, http.RequestAborted)
+        var result = await tasks.RespondToApprovalAsync(CallerOf(http), id, toolCallId, approved, body.Reason, http.RequestAborted)
             .ConfigureAwait(false);
         return Results.Json(result, ContractsJsonContext.Default.ApprovalAnswerResult);
     }
@@ -83,9 +83,9 @@ internal static class TaskEndpoints
     {
         var body = (await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.SendMessageRequest,
             MaxBody(options.Value, taskOptions.Value)).ConfigureAwait(false))!;
-        var owner = Owner(http);
-        CountSubmit(http, owner);
-        var result = await tasks.SendMessageAsync(owner, id, body.Text, body.Policy, http.RequestAborted).ConfigureAwait(false);
+        var caller = CallerOf(http);
+        CountSubmit(http, caller);
+        var result = await tasks.SendMessageAsync(caller, id, body.Text, body.Policy, http.RequestAborted).ConfigureAwait(false);
         if (result.Outcome == "injected") return Results.Json(result, ContractsJsonContext.Default.SendMessageResult);
         http.Response.Headers.Location = TaskPath(http, result.TaskId);
         return Results.Json(result, ContractsJsonContext.Default.SendMessageResult, statusCode: StatusCodes.Status201Created);
@@ -103,8 +103,8 @@ internal static class TaskEndpoints
         {
             throw RealtimeAgentsException.Invalid("The cursor is malformed: use \"0-0\" (or none) for the start, \"$\" for live only, or an event id like \"1732200000000-0\".");
         }
-        var owner = Owner(http);
-        var task = await tasks.GetReadableAsync(owner, id, ct).ConfigureAwait(false);
+        var caller = CallerOf(http);
+        var task = await tasks.GetReadableAsync(caller, id, ct).ConfigureAwait(false);
         // A reader that already holds the terminal event (an EventSource reconnecting after the
         // stream ended) has nothing left to read: 204 tells EventSource to stop reconnecting.
         if (cursor.Kind == CursorKind.After &&
@@ -112,7 +112,7 @@ internal static class TaskEndpoints
         {
             return Results.NoContent();
         }
-        using (http.RequestServices.GetRequiredService<EventStreamLimiter>().Acquire(owner))
+        using (http.RequestServices.GetRequiredService<EventStreamLimiter>().Acquire(caller))
         {
             await stream.RunAsync(http, task.TaskId, cursor, new EventStreamFormat(task.Status)).ConfigureAwait(false);
         }

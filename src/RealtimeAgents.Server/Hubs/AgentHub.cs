@@ -16,11 +16,11 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
     CallerResolver callers, IOptions<LimitOptions> limits, IOptions<TaskOptions> taskLimits, IOptions<HubOptions> hubOptions) : Hub
 {
     /// <summary>The caller; the task service decides what it may see and do.</summary>
-    private Caller Owner => callers.For(Context.User);
+    private Caller Caller => callers.For(Context.User);
 
     /// <summary>Creates a task and queues it for a worker.</summary>
     public Task<SubmitTaskResult> SubmitTask(SubmitTaskRequest request) =>
-        tasks.SubmitAsync(Owner, request ?? throw RealtimeAgentsException.Invalid("The request is missing."), Context.ConnectionAborted);
+        tasks.SubmitAsync(Caller, request ?? throw RealtimeAgentsException.Invalid("The request is missing."), Context.ConnectionAborted);
 
     /// <summary>
     /// Streams the task's events after <paramref name="cursor"/> (null or "0-0" from the start,
@@ -34,7 +34,7 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
             throw RealtimeAgentsException.Invalid("The cursor is malformed: use null, \"0-0\", \"$\" or an event id like \"1732200000000-0\".");
         }
         // Every Subscribe checks access, including the SDK's resubscribe after a reconnect.
-        var task = await tasks.GetReadableAsync(Owner, taskId, Context.ConnectionAborted).ConfigureAwait(false);
+        var task = await tasks.GetReadableAsync(Caller, taskId, Context.ConnectionAborted).ConfigureAwait(false);
         int max = limits.Value.MaxSubscriptionsPerConnection;
         if (max > 0 && !subscriptions.Holds(Context.ConnectionId, task.TaskId) && subscriptions.CountOf(Context.ConnectionId) >= max)
         {
@@ -55,19 +55,19 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
 
     /// <summary>Interrupts the task: it ends with task.cancelled.</summary>
     public Task Interrupt(string taskId, string? reason) =>
-        tasks.InterruptAsync(Owner, taskId, reason, Context.ConnectionAborted);
+        tasks.InterruptAsync(Caller, taskId, reason, Context.ConnectionAborted);
 
     /// <summary>Sends a user message into a thread with a policy: interrupt (default), enqueue, reject or inject.</summary>
     public Task<SendMessageResult> SendMessage(string threadId, string text, string? policy) =>
-        tasks.SendMessageAsync(Owner, threadId, text, policy, Context.ConnectionAborted);
+        tasks.SendMessageAsync(Caller, threadId, text, policy, Context.ConnectionAborted);
 
     /// <summary>Answers a tool call's approval: approved, the tool runs; denied, the agent goes on without it.</summary>
     public Task<ApprovalAnswerResult> RespondToApproval(string taskId, string toolCallId, bool approved, string? reason) =>
-        tasks.RespondToApprovalAsync(Owner, taskId, toolCallId, approved, reason, Context.ConnectionAborted);
+        tasks.RespondToApprovalAsync(Caller, taskId, toolCallId, approved, reason, Context.ConnectionAborted);
 
     /// <summary>The task's metadata.</summary>
     public Task<TaskInfo> GetTask(string taskId) =>
-        tasks.GetTaskAsync(Owner, taskId, Context.ConnectionAborted);
+        tasks.GetTaskAsync(Caller, taskId, Context.ConnectionAborted);
 
     /// <summary>
     /// The thread's tasks so far; each new task of the thread the caller may read follows on
