@@ -262,6 +262,11 @@ public sealed class RelaySubscription : IEventListener, IAsyncDisposable
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: we then heal from the log
+            // A pump waiting for the next live event resumes on the thread that hands it over (the
+            // log's live feed), delivers it and parks again: no thread-pool hop per subscriber per
+            // event. A delivery that cannot complete at once (a full connection buffer) still
+            // awaits, and the feed moves on to the next subscriber.
+            AllowSynchronousContinuations = true,
         });
     }
 
