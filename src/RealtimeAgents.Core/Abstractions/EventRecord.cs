@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using RealtimeAgents.Contracts;
@@ -121,23 +122,25 @@ public sealed class EventRecord
     /// <summary>
     /// Reads an event in its wire shape (as append_event.lua publishes it): the header fields are
     /// read, the payload is sliced out without being parsed into objects, and the bytes are kept as
-    /// <see cref="Json"/>.
+    /// <see cref="Json"/>. Strings equal to those of <paramref name="previous"/> (the same task's
+    /// last event) and the kind names are reused rather than allocated again.
     /// </summary>
     /// <exception cref="JsonException">The bytes are not an event.</exception>
-    public static EventRecord Parse(ReadOnlyMemory<byte> json)
+    public static EventRecord Parse(ReadOnlyMemory<byte> json, EventRecord? previous = null)
     {
         var reader = new Utf8JsonReader(json.Span, ReaderOptions);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new JsonException("An event is a JSON object.");
-        string? taskId = null, threadId = null, id = null, kind = null;
+        string? taskId = null, threadId = null, kind = null;
+        StreamId? id = null;
         long seq = 0;
         double ts = 0;
         ReadOnlyMemory<byte> data = default;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("taskId"u8)) taskId = ReadString(ref reader);
-            else if (reader.ValueTextEquals("threadId"u8)) threadId = ReadString(ref reader);
-            else if (reader.ValueTextEquals("id"u8)) id = ReadString(ref reader);
-            else if (reader.ValueTextEquals("kind"u8)) kind = ReadString(ref reader);
+            if (reader.ValueTextEquals("taskId"u8)) taskId = ReadString(ref reader, previous?.TaskId);
+            else if (reader.ValueTextEquals("threadId"u8)) threadId = ReadString(ref reader, previous?.ThreadId);
+            else if (reader.ValueTextEquals("kind"u8)) kind = ReadKind(ref reader);
+            else if (reader.ValueTextEquals("id"u8)) id = ReadId(ref reader);
             else if (reader.ValueTextEquals("seq"u8)) { reader.Read(); seq = reader.GetInt64(); }
             else if (reader.ValueTextEquals("ts"u8)) { reader.Read(); ts = reader.GetDouble(); }
             else if (reader.ValueTextEquals("data"u8))
@@ -154,18 +157,44 @@ public sealed class EventRecord
                 reader.Skip();
             }
         }
-        if (reader.TokenType != JsonTokenType.EndObject || taskId is null || id is null || kind is null
-            || !StreamId.TryParse(id, out var streamId))
+        if (reader.TokenType != JsonTokenType.EndObject || taskId is null || id is null || kind is null)
         {
             throw new JsonException("The event lacks taskId, id or kind.");
         }
-        return new EventRecord(taskId, threadId ?? "", seq, streamId, kind, ts, data) { _jsonMemory = json, _idText = id };
+        return new EventRecord(taskId, threadId ?? "", seq, id.Value, kind, ts, data) { _jsonMemory = json };
     }
 
-    private static string? ReadString(ref Utf8JsonReader reader)
+    private static string? ReadString(ref Utf8JsonReader reader, string? known)
     {
         reader.Read();
+        return known is not null && reader.ValueTextEquals(known) ? known : reader.GetString();
+    }
+
+    private static string? ReadKind(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        foreach (var kind in EventKinds.All)
+        {
+            if (reader.ValueTextEquals(kind)) return kind;
+        }
         return reader.GetString();
+    }
+
+    // "ms-n" straight from the UTF-8 bytes (ids never need escaping).
+    private static StreamId ReadId(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped)
+        {
+            var text = reader.ValueSpan;
+            int dash = text.IndexOf((byte)'-');
+            if (dash > 0 && Utf8Parser.TryParse(text[..dash], out long ms, out int used) && used == dash
+                && Utf8Parser.TryParse(text[(dash + 1)..], out long n, out used) && used == text.Length - dash - 1 && ms >= 0 && n >= 0)
+            {
+                return new StreamId(ms, n);
+            }
+        }
+        return StreamId.TryParse(reader.GetString(), out var id) ? id : throw new JsonException("The event's id is not a stream id.");
     }
 
     private byte[] Compose()

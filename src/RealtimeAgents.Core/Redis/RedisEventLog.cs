@@ -177,6 +177,8 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
         private IEventListener[] _listeners = [];
         private ChannelMessageQueue? _queue;
         private bool _closed;
+        // The task's previous event, whose strings the next one reuses (read and written by the queue's one loop).
+        private EventRecord? _last;
 
         public string Channel { get; } = log._keys.LiveChannel(taskId);
 
@@ -242,7 +244,8 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
             EventRecord ev;
             try
             {
-                ev = EventRecord.Parse((ReadOnlyMemory<byte>)message.Message);
+                ev = EventRecord.Parse((ReadOnlyMemory<byte>)message.Message, _last);
+                _last = ev;
             }
             catch (JsonException ex)
             {

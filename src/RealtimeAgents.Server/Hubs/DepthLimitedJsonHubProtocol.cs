@@ -40,9 +40,7 @@ public sealed class DepthLimitedJsonHubProtocol(IOptions<JsonHubProtocolOptions>
     /// <inheritdoc />
     public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        if (EventFrames.TryWriteJson(message, buffer)) return buffer.WrittenMemory;
-        return _inner.GetMessageBytes(EventFrames.AsContract(message));
+        return EventFrames.TryGetJson(message) ?? _inner.GetMessageBytes(EventFrames.AsContract(message));
     }
 
     /// <inheritdoc />

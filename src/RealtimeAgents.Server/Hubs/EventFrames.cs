@@ -3,6 +3,7 @@ using System.Text.Json;
 using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
@@ -17,9 +18,18 @@ namespace RealtimeAgents.Server.Hubs;
 /// </summary>
 internal static class EventFrames
 {
-    private const byte RecordSeparator = 0x1e;
+    // The end of the arguments, of the message, and the record separator of SignalR's JSON protocol.
+    private static readonly byte[] Suffix = [(byte)']', (byte)'}', 0x1e];
     private static readonly byte[] EventPrefix = Prefix(HubMethods.Event);
     private static readonly object MessagePackImage = new();
+    private static readonly object HubMessage = new();
+
+    /// <summary>
+    /// The "event" invocation of a record, shared by every local subscriber: each protocol's frame
+    /// is made the first time a connection speaking it needs one, then copied to the others.
+    /// </summary>
+    public static SerializedHubMessage For(EventRecord record) =>
+        record.Encoded(HubMessage, static r => new SerializedHubMessage(new InvocationMessage(HubMethods.Event, [r])));
 
     /// <summary>
     /// Writes the JSON protocol's frame of an invocation that carries one event and nothing else
@@ -27,17 +37,34 @@ internal static class EventFrames
     /// </summary>
     public static bool TryWriteJson(HubMessage message, IBufferWriter<byte> output)
     {
+        if (EventOnly(message) is not var (prefix, record)) return false;
+        output.Write(prefix);
+        output.Write(record.Json.Span);
+        output.Write(Suffix);
+        return true;
+    }
+
+    /// <summary>The same frame as one array of its exact size, or null for any other message.</summary>
+    public static byte[]? TryGetJson(HubMessage message)
+    {
+        if (EventOnly(message) is not var (prefix, record)) return null;
+        var json = record.Json.Span;
+        var frame = new byte[prefix.Length + json.Length + Suffix.Length];
+        prefix.CopyTo(frame, 0);
+        json.CopyTo(frame.AsSpan(prefix.Length));
+        Suffix.CopyTo(frame.AsSpan(prefix.Length + json.Length));
+        return frame;
+    }
+
+    private static (byte[] Prefix, EventRecord Record)? EventOnly(HubMessage message)
+    {
         if (message is not InvocationMessage { InvocationId: null, Arguments: [EventRecord record] } invocation
             || invocation.GetType() != typeof(InvocationMessage)
             || invocation.Headers is { Count: > 0 } || invocation.StreamIds is { Length: > 0 })
         {
-            return false;
+            return null;
         }
-        output.Write(invocation.Target == HubMethods.Event ? EventPrefix : Prefix(invocation.Target));
-        output.Write(record.Json.Span);
-        output.Write("]}"u8);
-        output.Write([RecordSeparator]);
-        return true;
+        return (invocation.Target == HubMethods.Event ? EventPrefix : Prefix(invocation.Target), record);
     }
 
     /// <summary>The same message with its events as contract records, for a serializer that does not know <see cref="EventRecord"/>.</summary>

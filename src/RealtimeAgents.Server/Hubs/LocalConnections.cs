@@ -6,13 +6,17 @@ using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 namespace RealtimeAgents.Server.Hubs;
 
 /// <summary>
-/// This node's connections of a hub. SignalR's hub context can send to a connection but cannot
-/// end one with a close message that allows reconnecting, which is how shutdown tells clients to
-/// resume elsewhere (<see cref="HubShutdown"/>); for that the node keeps its connections here.
+/// This node's connections of a hub, for the two things SignalR's hub context does not do: write a
+/// message serialized once to many connections (task events, see <see cref="EventFrames.For"/>),
+/// and end a connection with a close message that allows reconnecting, which is how shutdown tells
+/// clients to resume elsewhere (<see cref="HubShutdown"/>).
 /// </summary>
 public sealed class LocalConnections<THub> where THub : Hub
 {
     private readonly ConcurrentDictionary<string, HubConnectionContext> _connections = new(StringComparer.Ordinal);
+
+    /// <summary>A connection of this node, or null.</summary>
+    public HubConnectionContext? Find(string connectionId) => _connections.GetValueOrDefault(connectionId);
 
     /// <summary>The connections now (a snapshot).</summary>
     public IReadOnlyCollection<HubConnectionContext> Snapshot => [.. _connections.Values];

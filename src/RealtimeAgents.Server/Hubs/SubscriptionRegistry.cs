@@ -11,10 +11,11 @@ namespace RealtimeAgents.Server.Hubs;
 /// The relay subscriptions of each connection on this node, so Unsubscribe, a repeated Subscribe
 /// and a disconnect stop exactly the pumps they should.
 /// </summary>
-public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
+public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, LocalConnections<AgentHub> local,
+    IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
 {
-    internal IEventSink SinkFor(HubCallerContext caller) =>
-        new HubEventSink(hubContext.Clients.Client(caller.ConnectionId), caller, options.Value.SlowClientTimeout, logger);
+    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(local.Find(caller.ConnectionId),
+        hubContext.Clients.Client(caller.ConnectionId), caller, options.Value.SlowClientTimeout, logger);
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelaySubscription>> _byConnection =
         new(StringComparer.Ordinal);
@@ -65,13 +66,24 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, IOpti
 /// <see cref="HubEndpointOptions.SlowClientTimeout"/> is disconnected: its SDK reconnects and
 /// resumes every subscription from its cursor.
 /// </summary>
-internal sealed partial class HubEventSink(ISingleClientProxy client, HubCallerContext caller, TimeSpan stallLimit, ILogger logger) : IEventSink
+internal sealed partial class HubEventSink(HubConnectionContext? local, ISingleClientProxy client, HubCallerContext caller,
+    TimeSpan stallLimit, ILogger logger) : IEventSink
 {
     public async ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken)
     {
-        // The record itself is the argument: each protocol writes it from the bytes it already
-        // has (the JSON as published; a MessagePack image made once per event on this node).
-        var send = client.SendAsync(HubMethods.Event, record, cancellationToken);
+        // The connection subscribed on this node, so it is here: it gets the event's frame that
+        // every local subscriber shares (JSON: the record's own bytes; MessagePack: its image).
+        Task send;
+        if (local is not null)
+        {
+            var write = local.WriteAsync(EventFrames.For(record), cancellationToken);
+            if (write.IsCompletedSuccessfully) return; // the usual case: room in the buffer, nothing allocated
+            send = write.AsTask();
+        }
+        else
+        {
+            send = client.SendAsync(HubMethods.Event, record, cancellationToken);
+        }
         if (send.IsCompleted)
         {
             await send.ConfigureAwait(false);
