@@ -30,6 +30,7 @@ internal sealed class RuntimeKit : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
     public TaskService Tasks => Get<TaskService>();
+    public ThreadService Threads => Get<ThreadService>();
 
     /// <summary>A worker like the hosted one; several may run against the same stores.</summary>
     public async Task<AgentWorker> StartWorkerAsync(Action<WorkerOptions>? configure = null)

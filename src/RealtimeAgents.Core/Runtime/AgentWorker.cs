@@ -42,7 +42,7 @@ public sealed partial class AgentWorker(
     IEventLog log,
     IControlChannel control,
     AgentRegistry agents,
-    TaskService tasks,
+    IThreadScheduler threads,
     IApprovalStore approvals,
     IOptions<WorkerOptions> workerOptions,
     IOptions<TaskQueueOptions> queueOptions,
@@ -268,7 +268,7 @@ public sealed partial class AgentWorker(
         await queue.CompleteAsync(lease, ct).ConfigureAwait(false);
         await control.ForgetAsync(task.TaskId, ct).ConfigureAwait(false);
         await approvals.ForgetAsync(task.TaskId, ct).ConfigureAwait(false);
-        await tasks.StartNextInThreadAsync(task.ThreadId, ct).ConfigureAwait(false);
+        await threads.TaskEndedAsync(task.ThreadId, ct).ConfigureAwait(false);
     }
 
     private async Task PumpControlAsync(IControlSubscription sub, AgentContext context, Action<string> onInterrupt,
