@@ -28,6 +28,12 @@ public sealed class AgentWorker(
     IOptions<TaskQueueOptions> queueOptions,
     ILogger<AgentWorker> logger) : BackgroundService
 {
+    // How long one dequeue waits for a task, how long to back off when the queue fails, and how
+    // long shutdown waits for handed-back runs to write their hand-back.
+    private static readonly TimeSpan DequeueWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan QueueRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HandBackWait = TimeSpan.FromSeconds(10);
+
     private readonly WorkerOptions _options = workerOptions.Value;
     private readonly TimeSpan _heartbeat = queueOptions.Value.VisibilityTimeout / 3;
     private readonly CancellationTokenSource _handBack = new();
@@ -47,13 +53,13 @@ public sealed class AgentWorker(
                 TaskLease? lease;
                 try
                 {
-                    lease = await queue.DequeueAsync(_options.ConsumerName, TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(false);
+                    lease = await queue.DequeueAsync(_options.ConsumerName, DequeueWait, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     slots.Release();
                     WorkerLog.QueueFailed(logger, ex);
-                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(QueueRetryDelay, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
                 if (lease is null) { slots.Release(); continue; }
@@ -75,7 +81,7 @@ public sealed class AgentWorker(
         // Let running tasks finish for a while, then hand the rest back.
         await Task.WhenAny(Task.WhenAll(left), Task.Delay(_options.ShutdownGrace, CancellationToken.None)).ConfigureAwait(false);
         await _handBack.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(left).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+        await Task.WhenAll(left).WaitAsync(HandBackWait, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Runs one leased task to its terminal event (or hands it back on shutdown).</summary>
