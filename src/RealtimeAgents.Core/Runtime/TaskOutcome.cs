@@ -1,4 +1,3 @@
-using System.Text.Json;
 using RealtimeAgents.Contracts;
 
 namespace RealtimeAgents.Core.Runtime;
@@ -19,8 +18,8 @@ internal abstract record TaskOutcome
         /// <summary>The task's status from now on.</summary>
         public string Status => TaskStates.FromTerminalKind(Kind);
 
-        /// <summary>The terminal event's data.</summary>
-        public abstract JsonElement EventData();
+        /// <summary>The terminal event's payload, encoded.</summary>
+        public abstract byte[] EventData();
     }
 
     /// <summary>The agent returned its answer.</summary>
@@ -30,8 +29,8 @@ internal abstract record TaskOutcome
         public override string Kind => EventKinds.TaskCompleted;
 
         /// <inheritdoc />
-        public override JsonElement EventData() =>
-            JsonSerializer.SerializeToElement(new TaskCompletedData(Output, Usage, ExecutionMs), ContractsJsonContext.Default.TaskCompletedData);
+        public override byte[] EventData() =>
+            EventPayload.Encode(new TaskCompletedData(Output, Usage, ExecutionMs), ContractsJsonContext.Default.TaskCompletedData);
     }
 
     /// <summary>The agent threw, or the task ran out of attempts.</summary>
@@ -41,8 +40,8 @@ internal abstract record TaskOutcome
         public override string Kind => EventKinds.TaskFailed;
 
         /// <inheritdoc />
-        public override JsonElement EventData() =>
-            JsonSerializer.SerializeToElement(new TaskFailedData(Message, Code), ContractsJsonContext.Default.TaskFailedData);
+        public override byte[] EventData() =>
+            EventPayload.Encode(new TaskFailedData(Message, Code), ContractsJsonContext.Default.TaskFailedData);
     }
 
     /// <summary>Someone interrupted the task.</summary>
@@ -52,8 +51,8 @@ internal abstract record TaskOutcome
         public override string Kind => EventKinds.TaskCancelled;
 
         /// <inheritdoc />
-        public override JsonElement EventData() =>
-            JsonSerializer.SerializeToElement(new TaskCancelledData(Reason), ContractsJsonContext.Default.TaskCancelledData);
+        public override byte[] EventData() =>
+            EventPayload.Encode(new TaskCancelledData(Reason), ContractsJsonContext.Default.TaskCancelledData);
     }
 
     /// <summary>The worker is stopping: the task goes back to the queue unfinished, for another worker.</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
@@ -92,10 +91,10 @@ public sealed partial class TaskService(
         if (TaskStates.IsTerminal(task.Status)) return;
         if (task.Status == TaskStates.Pending)
         {
-            var data = JsonSerializer.SerializeToElement(new TaskCancelledData(reason), ContractsJsonContext.Default.TaskCancelledData);
             await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Cancelled,
                 EndedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), ct).ConfigureAwait(false);
-            await log.AppendAsync(task.TaskId, task.ThreadId, EventKinds.TaskCancelled, data, Clock.UnixMs(), 0, ct).ConfigureAwait(false);
+            await log.AppendAsync(task.TaskId, task.ThreadId, EventKinds.TaskCancelled, new TaskCancelledData(reason),
+                ContractsJsonContext.Default.TaskCancelledData, Clock.UnixMs(), 0, ct).ConfigureAwait(false);
             return;
         }
         await control.SendAsync(task.TaskId, new ControlMessage(Ids.NewMessageId(), ControlMessage.Interrupt, Reason: reason), ct)
@@ -170,10 +169,9 @@ public sealed partial class TaskService(
         System.Diagnostics.Activity.Current?.SetTag("realtime_agents.task_id", record.TaskId).SetTag("realtime_agents.agent", agent);
         RealtimeAgentsTelemetry.TasksSubmitted.Add(1, RealtimeAgentsTelemetry.Agent(agent));
         // The first event exists before anyone can subscribe, so a client sees "queued" at once.
-        var queued = JsonSerializer.SerializeToElement(
-            new StatusData(pending ? StatusPhases.Waiting : StatusPhases.Queued, pending ? "waiting for the running task" : null),
-            ContractsJsonContext.Default.StatusData);
-        await log.AppendAsync(record.TaskId, threadId, EventKinds.Status, queued, Clock.UnixMs(), 0, ct).ConfigureAwait(false);
+        var queued = new StatusData(pending ? StatusPhases.Waiting : StatusPhases.Queued, pending ? "waiting for the running task" : null);
+        await log.AppendAsync(record.TaskId, threadId, EventKinds.Status, queued, ContractsJsonContext.Default.StatusData, Clock.UnixMs(), 0, ct)
+            .ConfigureAwait(false);
         if (!pending) await queue.EnqueueAsync(record.TaskId, ct).ConfigureAwait(false);
         LogSubmitted(logger, record.TaskId, agent, threadId);
         var notice = record.ToNotice();
