@@ -9,7 +9,7 @@ namespace RealtimeAgents.Core;
 /// <summary>Registration of the core services.</summary>
 public static class ServiceCollectionExtensions
 {
-    /// <summary>The relay, the task service and the agent registry (stores are added separately).</summary>
+    /// <summary>The relay, the task and thread services, the thread scheduler and the agent registry (stores are added separately).</summary>
     public static IServiceCollection AddRealtimeAgentsCore(this IServiceCollection services)
     {
         services.AddOptions<EventLogOptions>();
@@ -19,8 +19,11 @@ public static class ServiceCollectionExtensions
         services.AddOptions<WorkerOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AgentRegistry>();
+        services.TryAddSingleton<IAgentCatalog>(sp => sp.GetRequiredService<AgentRegistry>());
         services.TryAddSingleton<EventRelay>();
         services.TryAddSingleton<TaskService>();
+        services.TryAddSingleton<ThreadService>();
+        services.TryAddSingleton<IThreadScheduler, ThreadScheduler>();
         return services;
     }
 

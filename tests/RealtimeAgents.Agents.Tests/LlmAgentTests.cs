@@ -209,7 +209,7 @@ public sealed class LlmAgentTests
         var task = await kit.SubmitAsync("What is (2 + 3) * 4?");
         await reply.Holding.Task.DefaultTimeout();
 
-        var sent = await kit.Tasks.SendMessageAsync(LlmKit.Owner, task.ThreadId, "Then round it to tens.", MessagePolicies.Inject).DefaultTimeout();
+        var sent = await kit.Threads.SendMessageAsync(LlmKit.Owner, task.ThreadId, "Then round it to tens.", MessagePolicies.Inject).DefaultTimeout();
         Assert.Equal("injected", sent.Outcome);
         await kit.WaitForAsync(task.TaskId, EventKinds.UserMessage).DefaultTimeout();
         reply.Gate.SetResult();

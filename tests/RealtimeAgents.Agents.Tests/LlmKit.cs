@@ -39,6 +39,7 @@ internal sealed class LlmKit : IAsyncDisposable
 
     public FakeChatServer Server { get; }
     public TaskService Tasks => Get<TaskService>();
+    public ThreadService Threads => Get<ThreadService>();
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 
     public static async Task<LlmKit> StartAsync(Action<LlmOptions>? configure = null)

@@ -36,6 +36,30 @@ public abstract class TaskStoreConformance
     }
 
     [Fact]
+    public async Task GetMany_ReadsTheTasksOfAThread_InTheOrderAsked_LeavingOutUnknownIds()
+    {
+        var store = await CreateStoreAsync();
+        string thread = NewThread();
+        var tasks = new List<TaskRecord>();
+        // Enough tasks that, on a cluster, their hashes land on every node.
+        for (int i = 0; i < 12; i++)
+        {
+            var task = NewTask(thread) with { Input = $"question {i}" };
+            await store.CreateAsync(task).AsTask().DefaultTimeout();
+            tasks.Add(task);
+        }
+        await store.UpdateAsync(tasks[3].TaskId, new TaskUpdate(Status: TaskStates.Completed, EndedAt: 5)).AsTask().DefaultTimeout();
+        tasks[3] = tasks[3] with { Status = TaskStates.Completed, EndedAt = 5 };
+
+        var ids = (await store.GetThreadAsync(thread).AsTask().DefaultTimeout())!.TaskIds;
+        Assert.Equal(tasks, await store.GetManyAsync(ids).AsTask().DefaultTimeout());
+        string unknown = "t" + Guid.NewGuid().ToString("N");
+        Assert.Equal([tasks[11], tasks[0]], await store.GetManyAsync([unknown, tasks[11].TaskId, unknown, tasks[0].TaskId]).AsTask().DefaultTimeout());
+        Assert.Empty(await store.GetManyAsync([unknown]).AsTask().DefaultTimeout());
+        Assert.Empty(await store.GetManyAsync([]).AsTask().DefaultTimeout());
+    }
+
+    [Fact]
     public async Task TaskShares_ReadBackInOrder()
     {
         var store = await CreateStoreAsync();

@@ -151,7 +151,7 @@ public sealed class AgentWorkerTests
         var submitted = await kit.Tasks.SubmitAsync(Owner, RuntimeKit.Demo(options: new { tokens = 60, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
         var collecting = kit.CollectAsync(submitted.TaskId);
         await Task.Delay(250);
-        var sent = await kit.Tasks.SendMessageAsync(Owner, submitted.ThreadId, "Actually, go to Rome instead", MessagePolicies.Inject).DefaultTimeout();
+        var sent = await kit.Threads.SendMessageAsync(Owner, submitted.ThreadId, "Actually, go to Rome instead", MessagePolicies.Inject).DefaultTimeout();
         Assert.Equal("injected", sent.Outcome);
         Assert.Equal(submitted.TaskId, sent.TaskId);
         var events = await collecting;
@@ -170,7 +170,7 @@ public sealed class AgentWorkerTests
         await using var kit = new RuntimeKit();
         await kit.StartWorkerAsync();
         var first = await kit.Tasks.SubmitAsync(Owner, RuntimeKit.Demo(options: new { tokens = 20, tokenIntervalMs = 10, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
-        var queued = await kit.Tasks.SendMessageAsync(Owner, first.ThreadId, "and then Oslo", MessagePolicies.Enqueue).DefaultTimeout();
+        var queued = await kit.Threads.SendMessageAsync(Owner, first.ThreadId, "and then Oslo", MessagePolicies.Enqueue).DefaultTimeout();
         Assert.Equal("queued", queued.Outcome);
         var firstEvents = await kit.CollectAsync(first.TaskId);
         var secondEvents = await kit.CollectAsync(queued.TaskId);

@@ -30,16 +30,23 @@ internal sealed class RuntimeKit : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
     public TaskService Tasks => Get<TaskService>();
+    public ThreadService Threads => Get<ThreadService>();
 
     /// <summary>A worker like the hosted one; several may run against the same stores.</summary>
     public async Task<AgentWorker> StartWorkerAsync(Action<WorkerOptions>? configure = null)
     {
-        var options = new WorkerOptions { ShutdownGrace = TimeSpan.FromMilliseconds(200) };
-        configure?.Invoke(options);
-        var worker = ActivatorUtilities.CreateInstance<AgentWorker>(_services, Microsoft.Extensions.Options.Options.Create(options));
+        var worker = CreateWorker(configure);
         await worker.StartAsync(CancellationToken.None).DefaultTimeout();
         _started.Add(worker);
         return worker;
+    }
+
+    /// <summary>A worker that is not started: a test hands it leases itself.</summary>
+    public AgentWorker CreateWorker(Action<WorkerOptions>? configure = null)
+    {
+        var options = new WorkerOptions { ShutdownGrace = TimeSpan.FromMilliseconds(200) };
+        configure?.Invoke(options);
+        return ActivatorUtilities.CreateInstance<AgentWorker>(_services, Microsoft.Extensions.Options.Options.Create(options));
     }
 
     public static SubmitTaskRequest Demo(string input = "Plan a trip to Kyoto", object? options = null) => new()

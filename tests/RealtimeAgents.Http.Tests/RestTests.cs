@@ -152,7 +152,7 @@ public sealed class RestTests(HttpServerFixture server) : IClassFixture<HttpServ
         using var response = await PostMessageAsync(task.ThreadId, "Not now", MessagePolicies.Reject);
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
-        var thread = await server.Services.GetRequiredService<Core.TaskService>().GetThreadAsync(Core.Caller.Developer, task.ThreadId).DefaultTimeout();
+        var thread = await server.Services.GetRequiredService<Core.ThreadService>().GetThreadAsync(Core.Caller.Developer, task.ThreadId).DefaultTimeout();
         Assert.Single(thread.Tasks);
         using var stop = await server.Http.PostAsync($"/tasks/{task.TaskId}/interrupt", null).DefaultTimeout();
     }

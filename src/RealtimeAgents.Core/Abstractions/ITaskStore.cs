@@ -21,6 +21,12 @@ public interface ITaskStore
     /// <summary>The task, or null.</summary>
     ValueTask<TaskRecord?> GetAsync(string taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The tasks of <paramref name="taskIds"/> in one call, in the order asked, leaving out ids with
+    /// no task (expired). A thread's tasks are read this way: one call, not one per task.
+    /// </summary>
+    ValueTask<IReadOnlyList<TaskRecord>> GetManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default);
+
     /// <summary>Applies the non-null fields of <paramref name="update"/>; returns the task after, or null if unknown.</summary>
     ValueTask<TaskRecord?> UpdateAsync(string taskId, TaskUpdate update, CancellationToken cancellationToken = default);
 

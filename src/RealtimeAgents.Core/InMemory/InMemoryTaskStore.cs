@@ -75,6 +75,21 @@ public sealed class InMemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<TaskRecord>> GetManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var found = new List<TaskRecord>(taskIds.Count);
+        lock (_gate)
+        {
+            foreach (var id in taskIds)
+            {
+                if (_tasks.TryGetValue(id, out var task)) found.Add(task);
+            }
+        }
+        return ValueTask.FromResult<IReadOnlyList<TaskRecord>>(found);
+    }
+
+    /// <inheritdoc />
     public ValueTask<TaskRecord?> UpdateAsync(string taskId, TaskUpdate update, CancellationToken cancellationToken = default)
     {
         lock (_gate)

@@ -76,10 +76,28 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
     }
 
     /// <inheritdoc />
-    public async ValueTask<TaskRecord?> GetAsync(string taskId, CancellationToken cancellationToken = default)
+    public async ValueTask<TaskRecord?> GetAsync(string taskId, CancellationToken cancellationToken = default) =>
+        FromHash(await _db.HashGetAllAsync(keys.Task(taskId)).ConfigureAwait(false));
+
+    /// <summary>
+    /// Each task hash is in its own slot (<c>{taskId}</c>), so no script can read them together on
+    /// a cluster: the HGETALLs go out as one batch instead, which the multiplexer splits per node,
+    /// one round trip per node holding any of them.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<TaskRecord>> GetManyAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
-        var fields = await _db.HashGetAllAsync(keys.Task(taskId)).ConfigureAwait(false);
-        return fields.Length == 0 ? null : FromHash(fields.ToDictionary(f => (string)f.Name!, f => (string)f.Value!, StringComparer.Ordinal));
+        ArgumentNullException.ThrowIfNull(taskIds);
+        if (taskIds.Count == 0) return [];
+        var batch = _db.CreateBatch();
+        var reads = new Task<HashEntry[]>[taskIds.Count];
+        for (int i = 0; i < reads.Length; i++) reads[i] = batch.HashGetAllAsync(keys.Task(taskIds[i]));
+        batch.Execute();
+        var found = new List<TaskRecord>(reads.Length);
+        foreach (var read in reads)
+        {
+            if (FromHash(await read.ConfigureAwait(false)) is { } task) found.Add(task);
+        }
+        return found;
     }
 
     /// <inheritdoc />
@@ -145,6 +163,9 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
         Add("traceParent", t.TraceParent);
         return [.. fields];
     }
+
+    private static TaskRecord? FromHash(HashEntry[] fields) =>
+        fields.Length == 0 ? null : FromHash(fields.ToDictionary(f => (string)f.Name!, f => (string)f.Value!, StringComparer.Ordinal));
 
     private static TaskRecord FromHash(Dictionary<string, string> f) => new()
     {

@@ -29,7 +29,7 @@ public sealed class AgentException(string code, string message, Exception? inner
 }
 
 /// <summary>Agents by name. Registered with <c>AddAgent</c>; created per task from DI.</summary>
-public sealed class AgentRegistry(IEnumerable<AgentRegistration> registrations, IServiceProvider services)
+public sealed class AgentRegistry(IEnumerable<AgentRegistration> registrations, IServiceProvider services) : IAgentCatalog
 {
     private readonly Dictionary<string, AgentRegistration> _byName =
         registrations.GroupBy(r => r.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);

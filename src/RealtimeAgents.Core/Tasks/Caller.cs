@@ -3,7 +3,8 @@ namespace RealtimeAgents.Core;
 /// <summary>
 /// Who is asking: the user id tasks are owned by (the token's <c>sub</c> / NameIdentifier claim,
 /// or the user an API key acts as) and the groups tasks can be shared with. Every transport builds
-/// one per request and hands it to <see cref="TaskService"/>, which does every access check.
+/// one per request and hands it to <see cref="TaskService"/> or <see cref="ThreadService"/>, which check
+/// access with <see cref="TaskAccessRules"/>.
 /// </summary>
 /// <param name="UserId">Owner of the tasks this caller submits.</param>
 /// <param name="Groups">Groups the caller belongs to (the token's groups claim).</param>

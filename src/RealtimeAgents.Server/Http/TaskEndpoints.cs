@@ -79,13 +79,13 @@ internal static class TaskEndpoints
     /// POST /threads/{id}/messages {text, policy} → SendMessageResult: 201 with Location when a
     /// task was started or queued, 200 when the message went into the running task (inject).
     /// </summary>
-    public static async Task<IResult> SendMessageAsync(string id, HttpContext http, TaskService tasks, IOptions<HttpSurfaceOptions> options, IOptions<TaskOptions> taskOptions)
+    public static async Task<IResult> SendMessageAsync(string id, HttpContext http, ThreadService threads, IOptions<HttpSurfaceOptions> options, IOptions<TaskOptions> taskOptions)
     {
         var body = (await JsonBody.ReadAsync(http.Request, HttpJsonContext.Default.SendMessageRequest,
             MaxBody(options.Value, taskOptions.Value)).ConfigureAwait(false))!;
         var caller = CallerOf(http);
         CountSubmit(http, caller);
-        var result = await tasks.SendMessageAsync(caller, id, body.Text, body.Policy, http.RequestAborted).ConfigureAwait(false);
+        var result = await threads.SendMessageAsync(caller, id, body.Text, body.Policy, http.RequestAborted).ConfigureAwait(false);
         if (result.Outcome == "injected") return Results.Json(result, ContractsJsonContext.Default.SendMessageResult);
         http.Response.Headers.Location = TaskPath(http, result.TaskId);
         return Results.Json(result, ContractsJsonContext.Default.SendMessageResult, statusCode: StatusCodes.Status201Created);

@@ -12,7 +12,7 @@ namespace RealtimeAgents.Server.Hubs;
 /// client as a HubException with a readable message (see <see cref="ErrorFilter"/>). Events of
 /// subscribed tasks arrive on the client method "event".
 /// </summary>
-public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRegistry subscriptions, ThreadWatchers watchers,
+public sealed class AgentHub(TaskService tasks, ThreadService threads, EventRelay relay, SubscriptionRegistry subscriptions, ThreadWatchers watchers,
     CallerResolver callers, IOptions<LimitOptions> limits, IOptions<TaskOptions> taskLimits, IOptions<HubOptions> hubOptions) : Hub
 {
     /// <summary>The caller; the task service decides what it may see and do.</summary>
@@ -59,7 +59,7 @@ public sealed class AgentHub(TaskService tasks, EventRelay relay, SubscriptionRe
 
     /// <summary>Sends a user message into a thread with a policy: interrupt (default), enqueue, reject or inject.</summary>
     public Task<SendMessageResult> SendMessage(string threadId, string text, string? policy) =>
-        tasks.SendMessageAsync(Caller, threadId, text, policy, Context.ConnectionAborted);
+        threads.SendMessageAsync(Caller, threadId, text, policy, Context.ConnectionAborted);
 
     /// <summary>Answers a tool call's approval: approved, the tool runs; denied, the agent goes on without it.</summary>
     public Task<ApprovalAnswerResult> RespondToApproval(string taskId, string toolCallId, bool approved, string? reason) =>

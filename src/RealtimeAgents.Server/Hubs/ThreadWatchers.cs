@@ -12,11 +12,11 @@ namespace RealtimeAgents.Server.Hubs;
 /// The thread watches (SubscribeThread) of this node's connections. A new task in a thread is
 /// announced to every node through the control channel, keyed by the thread id, carrying only the
 /// task id; each node then decides per watcher, with the caller's current identity, whether to
-/// pass it on (<see cref="TaskService.NoticeForWatcherAsync"/>). So a follow-up that un-shares the
+/// pass it on (<see cref="ThreadService.NoticeForWatcherAsync"/>). So a follow-up that un-shares the
 /// thread, or a token that expired, ends the watch (threadEnded) instead of leaking the new task.
 /// A SignalR group cannot do this: it sends the same message to every member.
 /// </summary>
-public sealed partial class ThreadWatchers(IControlChannel control, TaskService tasks, IHubContext<AgentHub> hub, CallerResolver callers,
+public sealed partial class ThreadWatchers(IControlChannel control, ThreadService threads, IHubContext<AgentHub> hub, CallerResolver callers,
     IOptions<AuthOptions> auth, TimeProvider time, ILogger<ThreadWatchers> logger)
 {
     private const string NoticeType = ThreadNotices.NoticeType;
@@ -37,7 +37,7 @@ public sealed partial class ThreadWatchers(IControlChannel control, TaskService 
         ThreadInfo thread;
         try
         {
-            thread = await tasks.GetThreadAsync(callers.For(caller.User), threadId, ct).ConfigureAwait(false);
+            thread = await threads.GetThreadAsync(callers.For(caller.User), threadId, ct).ConfigureAwait(false);
         }
         catch
         {
@@ -85,7 +85,7 @@ public sealed partial class ThreadWatchers(IControlChannel control, TaskService 
                 {
                     try
                     {
-                        notice = await tasks.NoticeForWatcherAsync(callers.For(watch.User), watch.ThreadId, taskId, watch.Stop.Token)
+                        notice = await threads.NoticeForWatcherAsync(callers.For(watch.User), watch.ThreadId, taskId, watch.Stop.Token)
                             .ConfigureAwait(false);
                     }
                     catch (RealtimeAgentsException ex) when (ex.Code == ErrorCodes.NotFound)
