@@ -1,5 +1,6 @@
 using RealtimeAgents.Conformance;
 using RealtimeAgents.Contracts;
+using RealtimeAgents.Core;
 using RealtimeAgents.Core.Runtime;
 using RealtimeAgents.Testing;
 using Xunit;

@@ -207,7 +207,7 @@ public sealed partial class EventRelay(IEventLog log, IOptions<RelayOptions> opt
     {
         await sub.Sink.DeliverAsync(ev, ct).ConfigureAwait(false);
         // Append (the worker's clock) to written on this subscriber's connection (ours).
-        RealtimeAgentsTelemetry.DeliveryLag.Record(Math.Max(0, (Runtime.Clock.UnixMs() - ev.Ts) / 1000.0));
+        RealtimeAgentsTelemetry.DeliveryLag.Record(Math.Max(0, (Clock.UnixMs() - ev.Ts) / 1000.0));
         RealtimeAgentsTelemetry.EventsDelivered.Add(1);
         sub.Tracker.Advance(ev);
         Interlocked.Increment(ref sub.DeliveredCount);

@@ -367,11 +367,3 @@ public sealed class AgentContext
 /// <param name="Approved">Run the tool.</param>
 /// <param name="Reason">Why (for a denial the agent should tell its model), or null; "timeout" when nobody answered.</param>
 public sealed record ApprovalDecision(bool Approved, string? Reason);
-
-/// <summary>Wall-clock time as the event model stamps it.</summary>
-public static class Clock
-{
-    /// <summary>Unix milliseconds with a sub-millisecond fraction.</summary>
-    public static double UnixMs() =>
-        (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerMillisecond;
-}

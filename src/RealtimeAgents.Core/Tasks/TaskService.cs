@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core.Observability;
-using RealtimeAgents.Core.Runtime;
 
 namespace RealtimeAgents.Core;
 
