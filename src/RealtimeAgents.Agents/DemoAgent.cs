@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -76,11 +77,14 @@ public sealed partial class DemoAgent : IAgent
         var text = await context.StartTextAsync().ConfigureAwait(false);
         var tokens = plan.Tokens().GetEnumerator();
         int written = 0;
+        // Tokens follow a fixed schedule from the first one, as a model streaming at a steady rate
+        // does: time spent writing one does not push the next ones later.
+        long firstToken = Stopwatch.GetTimestamp();
         try
         {
             for (int n = 0; n < options.Tokens; n++)
             {
-                if (n > 0) await PauseAsync(options.TokenIntervalMs, cancellationToken).ConfigureAwait(false);
+                if (n > 0) await PauseUntilAsync(firstToken, (double)n * options.TokenIntervalMs, cancellationToken).ConfigureAwait(false);
                 if (context.Messages.TryRead(out var message))
                 {
                     // Change course: close the answer so far, acknowledge, and plan for the new request.
@@ -118,6 +122,13 @@ public sealed partial class DemoAgent : IAgent
         if (options.FailAfter == options.Tokens) throw new InvalidOperationException($"The demo agent failed on purpose after {options.Tokens} tokens.");
         await text.EndAsync().ConfigureAwait(false);
         return new AgentResult(answer.ToString().Trim(), new UsageData(Words(context.Input).Count(), written));
+    }
+
+    private static async ValueTask PauseUntilAsync(long since, double dueMs, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        double wait = dueMs - Stopwatch.GetElapsedTime(since).TotalMilliseconds;
+        if (wait >= 1) await Task.Delay(TimeSpan.FromMilliseconds(wait), ct).ConfigureAwait(false);
     }
 
     private static async ValueTask PauseAsync(int ms, CancellationToken ct)

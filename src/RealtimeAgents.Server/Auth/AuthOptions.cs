@@ -51,28 +51,3 @@ public sealed class AuthOptions
         !string.IsNullOrEmpty(SigningKey) || !string.IsNullOrEmpty(Authority) || ApiKeys.Count > 0;
 }
 
-/// <summary>One API key and the user it acts as.</summary>
-public sealed class ApiKeyOptions
-{
-    /// <summary>The key itself (at least 32 characters).</summary>
-    public string Key { get; set; } = "";
-
-    /// <summary>The user id the key acts as: tasks it submits belong to this user.</summary>
-    public string UserId { get; set; } = "";
-
-    /// <summary>Groups of that user.</summary>
-    public List<string> Groups { get; } = [];
-}
-
-/// <summary>Per-caller limits of the transports (configuration section RealtimeAgents:Limits).</summary>
-public sealed class LimitOptions
-{
-    /// <summary>Tasks one user may submit per minute, over the hub, REST and AG-UI together, per hub node (60; 0 = no limit).</summary>
-    public int SubmitsPerMinute { get; set; } = 60;
-
-    /// <summary>Task subscriptions one hub connection may hold at once (100).</summary>
-    public int MaxSubscriptionsPerConnection { get; set; } = 100;
-
-    /// <summary>Event streams (SSE and AG-UI) one user may hold open at once, per hub node (20; 0 = no limit).</summary>
-    public int MaxEventStreamsPerUser { get; set; } = 20;
-}
