@@ -13,8 +13,9 @@ namespace RealtimeAgents.Core.Redis;
 /// fence, XADD MAXLEN ~, epoch, SPUBLISH, TTL on the terminal event in one atomic step, in the
 /// task's slot). Live listeners of a task on this process share one sharded subscription, read
 /// in order from its <see cref="ChannelMessageQueue"/>; each message becomes one
-/// <see cref="EventRecord"/> for all of them, its header read and its payload left as bytes. When a subscriber connection drops or comes back, every listener is told it may have
-/// missed events and heals from the stream.
+/// <see cref="EventRecord"/> for all of them, its header read and its payload left as bytes.
+/// When a subscriber connection drops or comes back, every listener is told it may have missed
+/// events and heals from the stream.
 /// </summary>
 public sealed partial class RedisEventLog : IEventLog, IDisposable
 {
