@@ -49,13 +49,9 @@ public static partial class RealtimeAgentsServer
         services.AddSingleton(new ServerMode(redisMode));
         services.AddBuiltInAgents();
 
-        int maxInput = config.GetSection("Tasks").GetValue<int?>("MaxInputBytes") ?? new TaskOptions().MaxInputBytes;
         services.AddSignalR(o =>
         {
             o.AddFilter<ErrorFilter>();
-            // Room for the largest valid input and its envelope, so an oversized input gets our
-            // clear error rather than a closed connection.
-            o.MaximumReceiveMessageSize = 2L * maxInput + 16 * 1024;
             o.EnableDetailedErrors = false;
         }).AddJsonProtocol(o =>
         {
@@ -82,6 +78,10 @@ public static partial class RealtimeAgentsServer
         // default; a stalled client is cut off by HubEventSink, after SlowClientTimeout, logged.
         services.AddOptions<HubOptions>().Configure<Microsoft.Extensions.Options.IOptions<HubEndpointOptions>>((o, hub) =>
             o.ClientTimeoutInterval = hub.Value.SlowClientTimeout + TimeSpan.FromSeconds(30));
+        // Room for the largest valid input and its envelope, so an oversized input gets our clear
+        // error rather than a closed connection. MaxInputBytes is read from TaskOptions, once.
+        services.AddOptions<HubOptions>().Configure<Microsoft.Extensions.Options.IOptions<TaskOptions>>((o, tasks) =>
+            o.MaximumReceiveMessageSize = 2L * tasks.Value.MaxInputBytes + 16 * 1024);
         services.AddSingleton<ErrorFilter>();
         services.AddSingleton<SubscriptionRegistry>();
         services.AddSingleton<ThreadWatchers>();
