@@ -34,6 +34,15 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         }
         var raw = await server.ConnectAsync(token);
         var task = await raw.SubmitAsync(AuthServer.Demo()).DefaultTimeout();
+        // Connected before the outage: a connection opened during it is closed by the server once
+        // the SignalR backplane's subscription for it gives up (the official backplane needs Redis
+        // to accept a connection), which is not what this test is about.
+        var sdk = await RealtimeAgentsClient.ConnectAsync(server.HubUrl, new RealtimeAgentsClientOptions
+        {
+            AccessTokenProvider = () => Task.FromResult<string?>(token),
+            AutomaticReconnect = false,
+        }).DefaultTimeout();
+        await using var _ = sdk;
 
         await redis.StopAsync();
 
@@ -59,12 +68,6 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         Assert.True(RealtimeAgentsClient.IsUnavailable(ex));
 
         // The SDK retries with backoff: a call made during the outage completes once Redis is back.
-        var sdk = await RealtimeAgentsClient.ConnectAsync(server.HubUrl, new RealtimeAgentsClientOptions
-        {
-            AccessTokenProvider = () => Task.FromResult<string?>(token),
-            AutomaticReconnect = false,
-        }).DefaultTimeout();
-        await using var _ = sdk;
         var pending = sdk.GetTaskAsync(task.TaskId);
         await Task.Delay(1000);
         Assert.False(pending.IsCompleted, "the call should still be retrying while Redis is down");
