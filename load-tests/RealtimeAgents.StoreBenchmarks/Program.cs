@@ -17,7 +17,8 @@ int rounds = args.Length >= 2 && args[0] == "--rounds" ? int.Parse(args[1], Cult
 await using var server = await RedisServer.StartAsync();
 await using var client = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
 var log = new RedisEventLog(client, new RedisKeys("bench:"), Options.Create(new EventLogOptions()), NullLogger<RedisEventLog>.Instance);
-var data = JsonSerializer.SerializeToElement(new TextData("msg_1", " token"), ContractsJsonContext.Default.TextData);
+// The payload as the agent context encodes it, once.
+var data = EventPayload.Encode(new TextData("msg_1", " token"), ContractsJsonContext.Default.TextData);
 
 async Task<(double PerSecond, double P50, double P99)> RunAsync(int appenders, int perAppender)
 {

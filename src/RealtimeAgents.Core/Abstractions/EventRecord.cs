@@ -173,9 +173,10 @@ public sealed class EventRecord
     private static string? ReadKind(ref Utf8JsonReader reader)
     {
         reader.Read();
-        foreach (var kind in EventKinds.All)
+        var kinds = EventKinds.All; // indexed: a foreach over the interface would allocate an enumerator per event
+        for (int i = 0; i < kinds.Count; i++)
         {
-            if (reader.ValueTextEquals(kind)) return kind;
+            if (reader.ValueTextEquals(kinds[i])) return kinds[i];
         }
         return reader.GetString();
     }

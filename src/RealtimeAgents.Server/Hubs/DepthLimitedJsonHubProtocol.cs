@@ -40,13 +40,13 @@ public sealed class DepthLimitedJsonHubProtocol(IOptions<JsonHubProtocolOptions>
     /// <inheritdoc />
     public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message)
     {
-        return EventFrames.TryGetJson(message) ?? _inner.GetMessageBytes(EventFrames.AsContract(message));
+        return EventFrames.TryGetJson(message) ?? _inner.GetMessageBytes(message);
     }
 
     /// <inheritdoc />
     public void WriteMessage(HubMessage message, IBufferWriter<byte> output)
     {
-        if (!EventFrames.TryWriteJson(message, output)) _inner.WriteMessage(EventFrames.AsContract(message), output);
+        if (!EventFrames.TryWriteJson(message, output)) _inner.WriteMessage(message, output);
     }
 
     /// <inheritdoc />

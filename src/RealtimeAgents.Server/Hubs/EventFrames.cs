@@ -37,26 +37,30 @@ internal static class EventFrames
     /// </summary>
     public static bool TryWriteJson(HubMessage message, IBufferWriter<byte> output)
     {
-        if (EventOnly(message) is not var (prefix, record)) return false;
-        output.Write(prefix);
-        output.Write(record.Json.Span);
-        output.Write(Suffix);
+        if (EventOnly(message) is not var (prefix, json)) return false;
+        int length = prefix.Length + json.Length + Suffix.Length;
+        Frame(prefix, json.Span, output.GetSpan(length));
+        output.Advance(length);
         return true;
     }
 
     /// <summary>The same frame as one array of its exact size, or null for any other message.</summary>
     public static byte[]? TryGetJson(HubMessage message)
     {
-        if (EventOnly(message) is not var (prefix, record)) return null;
-        var json = record.Json.Span;
+        if (EventOnly(message) is not var (prefix, json)) return null;
         var frame = new byte[prefix.Length + json.Length + Suffix.Length];
-        prefix.CopyTo(frame, 0);
-        json.CopyTo(frame.AsSpan(prefix.Length));
-        Suffix.CopyTo(frame.AsSpan(prefix.Length + json.Length));
+        Frame(prefix, json.Span, frame);
         return frame;
     }
 
-    private static (byte[] Prefix, EventRecord Record)? EventOnly(HubMessage message)
+    private static void Frame(byte[] prefix, ReadOnlySpan<byte> json, Span<byte> destination)
+    {
+        prefix.CopyTo(destination);
+        json.CopyTo(destination[prefix.Length..]);
+        Suffix.CopyTo(destination[(prefix.Length + json.Length)..]);
+    }
+
+    private static (byte[] Prefix, ReadOnlyMemory<byte> Json)? EventOnly(HubMessage message)
     {
         if (message is not InvocationMessage { InvocationId: null, Arguments: [EventRecord record] } invocation
             || invocation.GetType() != typeof(InvocationMessage)
@@ -64,18 +68,7 @@ internal static class EventFrames
         {
             return null;
         }
-        return (invocation.Target == HubMethods.Event ? EventPrefix : Prefix(invocation.Target), record);
-    }
-
-    /// <summary>The same message with its events as contract records, for a serializer that does not know <see cref="EventRecord"/>.</summary>
-    public static HubMessage AsContract(HubMessage message)
-    {
-        if (message is not InvocationMessage invocation || !Array.Exists(invocation.Arguments, a => a is EventRecord)) return message;
-        var arguments = Array.ConvertAll(invocation.Arguments, a => a is EventRecord r ? r.ToAgentEvent() : a);
-        return new InvocationMessage(invocation.InvocationId, invocation.Target, arguments, invocation.StreamIds)
-        {
-            Headers = invocation.Headers,
-        };
+        return (invocation.Target == HubMethods.Event ? EventPrefix : Prefix(invocation.Target), record.Json);
     }
 
     /// <summary>The MessagePack options of the hub: the contract types, and events written from their cached image.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Core;
@@ -11,11 +12,12 @@ namespace RealtimeAgents.Server.Hubs;
 /// The relay subscriptions of each connection on this node, so Unsubscribe, a repeated Subscribe
 /// and a disconnect stop exactly the pumps they should.
 /// </summary>
-public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, LocalConnections<AgentHub> local,
-    IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
+public sealed class SubscriptionRegistry(LocalConnections<AgentHub> local, IOptions<HubEndpointOptions> options, ILogger<AgentHub> logger)
 {
-    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(local.Find(caller.ConnectionId),
-        hubContext.Clients.Client(caller.ConnectionId), caller, options.Value.SlowClientTimeout, logger);
+    // The caller's connection is on this node (it is invoking a hub method here) until it closes.
+    internal IEventSink SinkFor(HubCallerContext caller) => new HubEventSink(
+        local.Find(caller.ConnectionId) ?? throw new HubException("The connection is closing."),
+        caller, options.Value.SlowClientTimeout, logger);
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, RelaySubscription>> _byConnection =
         new(StringComparer.Ordinal);
@@ -66,24 +68,16 @@ public sealed class SubscriptionRegistry(IHubContext<AgentHub> hubContext, Local
 /// <see cref="HubEndpointOptions.SlowClientTimeout"/> is disconnected: its SDK reconnects and
 /// resumes every subscription from its cursor.
 /// </summary>
-internal sealed partial class HubEventSink(HubConnectionContext? local, ISingleClientProxy client, HubCallerContext caller,
+internal sealed partial class HubEventSink(HubConnectionContext connection, HubCallerContext caller,
     TimeSpan stallLimit, ILogger logger) : IEventSink
 {
     public async ValueTask DeliverAsync(EventRecord record, CancellationToken cancellationToken)
     {
-        // The connection subscribed on this node, so it is here: it gets the event's frame that
-        // every local subscriber shares (JSON: the record's own bytes; MessagePack: its image).
-        Task send;
-        if (local is not null)
-        {
-            var write = local.WriteAsync(EventFrames.For(record), cancellationToken);
-            if (write.IsCompletedSuccessfully) return; // the usual case: room in the buffer, nothing allocated
-            send = write.AsTask();
-        }
-        else
-        {
-            send = client.SendAsync(HubMethods.Event, record, cancellationToken);
-        }
+        // The event's frame that every local subscriber shares (JSON: the record's own bytes;
+        // MessagePack: its image), written to the connection directly.
+        var write = connection.WriteAsync(EventFrames.For(record), cancellationToken);
+        if (write.IsCompletedSuccessfully) return; // the usual case: room in the buffer, nothing allocated
+        var send = write.AsTask();
         if (send.IsCompleted)
         {
             await send.ConfigureAwait(false);
@@ -107,5 +101,5 @@ internal sealed partial class HubEventSink(HubConnectionContext? local, ISingleC
     private static partial void LogSlowClient(ILogger logger, string connectionId, string taskId, TimeSpan stall);
 
     public ValueTask EndAsync(SubscriptionEnded ended, CancellationToken cancellationToken) =>
-        new(client.SendAsync(HubMethods.SubscriptionEnded, ended, cancellationToken));
+        connection.WriteAsync(new InvocationMessage(HubMethods.SubscriptionEnded, [ended]), cancellationToken);
 }
