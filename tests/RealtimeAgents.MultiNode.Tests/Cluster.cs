@@ -90,12 +90,18 @@ public sealed class Cluster : IAsyncDisposable
         hub.Kill();
     }
 
-    /// <summary>Stops a hub node with SIGTERM; returns how long it took to exit (SIGKILL after 10 s).</summary>
-    public Task<TimeSpan> TerminateHubAsync(string name)
+    /// <summary>Stops a hub node with SIGTERM; returns how long it took to exit (SIGKILL after the timeout, 10 s by default).</summary>
+    public Task<TimeSpan> TerminateHubAsync(string name, TimeSpan? timeout = null)
     {
         NodeProcess hub;
         lock (_hubs) hub = _hubs[name];
-        return hub.TerminateAsync(TimeSpan.FromSeconds(10));
+        return hub.TerminateAsync(timeout ?? TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>A hub node's process (its log, and its exit code once it has exited).</summary>
+    public NodeProcess Hub(string name)
+    {
+        lock (_hubs) return _hubs[name];
     }
 
     /// <summary>SIGKILLs a worker process (it gets no chance to hand its tasks back).</summary>

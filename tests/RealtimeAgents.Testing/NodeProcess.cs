@@ -24,6 +24,8 @@ public sealed partial class NodeProcess : IDisposable
     public string Name { get; }
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
+    /// <summary>The exit code once the process has exited (134 is an abort: an unhandled exception).</summary>
+    public int ExitCode => _process.ExitCode;
     public string Log { get { lock (_log) return string.Join('\n', _log); } }
 
     /// <summary>Starts <c>dotnet DLL ARGS</c> where DLL sits next to the test assembly.</summary>

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace RealtimeAgents.Server.Hubs;
 
@@ -97,6 +100,45 @@ public abstract class LocalConnectionsHubLifetimeManager<THub>(HubLifetimeManage
 public sealed class LocalDefaultHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner, LocalConnections<THub> local)
     : LocalConnectionsHubLifetimeManager<THub>(inner, local) where THub : Hub;
 
-/// <summary>Redis mode: the official Redis backplane.</summary>
-public sealed class LocalRedisHubLifetimeManager<THub>(RedisHubLifetimeManager<THub> inner, LocalConnections<THub> local)
-    : LocalConnectionsHubLifetimeManager<THub>(inner, local) where THub : Hub;
+/// <summary>
+/// Redis mode: the official Redis backplane, owned here rather than by the container. Its Dispose
+/// unsubscribes synchronously and throws when Redis does not answer, and a throwing singleton
+/// aborts the host's disposal: a node stopping while Redis hung or failed over crashed with
+/// SIGABRT instead of exiting. Here that exception is logged; the subscriptions end with the
+/// connection anyway.
+/// </summary>
+public sealed partial class LocalRedisHubLifetimeManager<THub> : LocalConnectionsHubLifetimeManager<THub>, IDisposable where THub : Hub
+{
+    private readonly RedisHubLifetimeManager<THub> _backplane;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the backplane from the container's registrations (its options, protocols and logger).</summary>
+    public LocalRedisHubLifetimeManager(IServiceProvider services, LocalConnections<THub> local, ILogger<LocalRedisHubLifetimeManager<THub>> logger)
+        : this(ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<THub>>(services), local, logger)
+    {
+    }
+
+    private LocalRedisHubLifetimeManager(RedisHubLifetimeManager<THub> backplane, LocalConnections<THub> local, ILogger logger)
+        : base(backplane, local)
+    {
+        _backplane = backplane;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        try
+        {
+            _backplane.Dispose();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogUnsubscribeFailed(_logger, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 33, EventName = "BackplaneUnsubscribeFailed", Level = LogLevel.Warning,
+        Message = "The SignalR backplane could not unsubscribe while stopping (Redis did not answer); its subscriptions end with the connection.")]
+    private static partial void LogUnsubscribeFailed(ILogger logger, Exception exception);
+}

@@ -31,7 +31,6 @@ public static class RedisScaleOut
                 o.Configuration.ChannelPrefix = RedisChannel.Literal(channelPrefix);
                 o.ConnectionFactory = _ => Task.FromResult(SharedMultiplexer.Wrap(provider.GetRequiredService<IConnectionMultiplexer>()));
             });
-            services.TryAddSingleton(typeof(RedisHubLifetimeManager<>));
             services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(LocalRedisHubLifetimeManager<>)));
         }
         else
