@@ -145,17 +145,31 @@ public sealed class AgentWorker(
     {
         var context = new AgentContext(log, task, lease.Attempt) { RunActivity = activity };
         context.UseApprovals(approvals, _options.ApprovalTimeout);
-        await store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Running, Attempt: lease.Attempt,
-            StartedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None).ConfigureAwait(false);
-        await context.AppendAsync(EventKinds.TaskStarted, new TaskStartedData(task.Agent, task.Input, lease.Attempt),
-            ContractsJsonContext.Default.TaskStartedData).ConfigureAwait(false);
-        if (lease.Attempt > 1) await context.CloseAbandonedBlocksAsync(CancellationToken.None).ConfigureAwait(false);
+        // The control subscription, the record's status and the first event do not wait for one
+        // another: one round trip before the agent starts instead of three. The status is sent
+        // first, so on one Redis node it still lands before task.started. Control messages that
+        // arrive meanwhile wait in the subscription until the pump relays them.
+        var subscribing = control.SubscribeAsync(task.TaskId, CancellationToken.None).AsTask();
+        try
+        {
+            var running = store.UpdateAsync(task.TaskId, new TaskUpdate(Status: TaskStates.Running, Attempt: lease.Attempt,
+                StartedAt: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), CancellationToken.None).AsTask();
+            var first = context.AppendAsync(EventKinds.TaskStarted, new TaskStartedData(task.Agent, task.Input, lease.Attempt),
+                ContractsJsonContext.Default.TaskStartedData).AsTask();
+            await Task.WhenAll(running, first).ConfigureAwait(false);
+            if (lease.Attempt > 1) await context.CloseAbandonedBlocksAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            _ = ControlPump.ReleaseAsync(subscribing);
+            throw;
+        }
 
         var started = Stopwatch.GetTimestamp();
         TaskOutcome outcome;
         await using (LeaseHeartbeat.Start(queue, lease, _heartbeat, logger))
         {
-            await using (var pump = await ControlPump.StartAsync(control, context, _handBack.Token, logger).ConfigureAwait(false))
+            await using (var pump = ControlPump.Start(await subscribing.ConfigureAwait(false), context, _handBack.Token, logger))
             {
                 outcome = await RunAgentAsync(task, context, pump, started).ConfigureAwait(false);
             }

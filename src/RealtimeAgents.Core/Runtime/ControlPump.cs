@@ -27,11 +27,22 @@ internal sealed class ControlPump : IAsyncDisposable
         _relay = RelayAsync();
     }
 
-    /// <summary>Subscribes to the task's control channel and starts relaying.</summary>
-    public static async Task<ControlPump> StartAsync(IControlChannel control, AgentContext context, CancellationToken handBack, ILogger logger)
+    /// <summary>Starts relaying the messages of the task's control subscription (it owns it from now on).</summary>
+    public static ControlPump Start(IControlSubscription subscription, AgentContext context, CancellationToken handBack, ILogger logger) =>
+        new(subscription, context, handBack, logger);
+
+    /// <summary>Ends a subscription no pump will relay (the run failed before its agent started).</summary>
+    public static async Task ReleaseAsync(Task<IControlSubscription> subscribing)
     {
-        var subscription = await control.SubscribeAsync(context.TaskId, CancellationToken.None).ConfigureAwait(false);
-        return new ControlPump(subscription, context, handBack, logger);
+        try
+        {
+            await (await subscribing.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The run is failing already (storage, most likely): a subscription that could not be
+            // made or ended goes with the connection.
+        }
     }
 
     /// <summary>The agent's token: cancelled by an interrupt or when the worker hands the task back.</summary>
