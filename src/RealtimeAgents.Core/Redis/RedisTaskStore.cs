@@ -39,12 +39,13 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
         RedisKey taskKey = keys.Task(task.TaskId);
         for (int attempt = 0; ; attempt++)
         {
-            bool newThread = !await _db.KeyExistsAsync(keys.Thread(task.ThreadId)).ConfigureAwait(false);
-            var record = Fields(task);
+            // The look at the thread and the write of the record go out together: one round trip.
+            var threadExists = _db.KeyExistsAsync(keys.Thread(task.ThreadId));
             var written = _db.CreateTransaction();
-            _ = written.HashSetAsync(taskKey, record);
+            _ = written.HashSetAsync(taskKey, Fields(task));
             _ = written.KeyExpireAsync(taskKey, TimeSpan.FromMilliseconds(_threadTtlMs));
-            await written.ExecuteAsync().ConfigureAwait(false);
+            await Task.WhenAll(threadExists, written.ExecuteAsync()).ConfigureAwait(false);
+            bool newThread = !threadExists.Result;
 
             var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisScripts.ReserveTask,
                 [idempotencyKey, keys.OwnerActiveTasks(ownerHash), keys.OwnerThreads(ownerHash)],
