@@ -91,10 +91,10 @@ public abstract class MultiNodeTests
         // The backplane cannot unsubscribe now; the node still stops as asked, without an abort
         // (it waits out the multiplexer's 5 s command timeouts first: about 20 s in all).
         var took = await cluster.TerminateHubAsync("hub-a", TimeSpan.FromSeconds(40));
+        foreach (var node in cluster.RedisNodes) node.Resume();
         var hub = cluster.Hub("hub-a");
         Assert.True(hub.HasExited);
         Assert.DoesNotContain("Unhandled exception", hub.Log, StringComparison.Ordinal);
-        foreach (var node in cluster.RedisNodes) node.Resume();
         Assert.True(hub.ExitCode == 0, $"exit code {hub.ExitCode} after {took.TotalSeconds:F1} s:\n{hub.Log}");
     }
 
