@@ -53,7 +53,7 @@ public sealed class AgentWorkerTests
         await kit.StartWorkerAsync();
         var submitted = await kit.Tasks.SubmitAsync(Owner, new SubmitTaskRequest { Agent = "endless", Input = "x" }).DefaultTimeout();
         var collecting = kit.CollectAsync(submitted.TaskId);
-        await Task.Delay(150);
+        await kit.WaitForEventAsync(submitted.TaskId, EventKinds.TextDelta);
         await kit.Tasks.InterruptAsync(Owner, submitted.TaskId, "enough").DefaultTimeout();
         var events = await collecting;
         StreamAssert.CompleteTask(events);
@@ -132,7 +132,7 @@ public sealed class AgentWorkerTests
         var first = await kit.StartWorkerAsync();
         var submitted = await kit.Tasks.SubmitAsync(Owner, RuntimeKit.Demo(options: new { tokens = 40, tokenIntervalMs = 25, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
         var collecting = kit.CollectAsync(submitted.TaskId);
-        await Task.Delay(300);
+        await kit.WaitForEventAsync(submitted.TaskId, EventKinds.TextDelta);
         await first.StopAsync(CancellationToken.None).DefaultTimeout();
         await kit.StartWorkerAsync();
         var events = await collecting;
@@ -150,7 +150,7 @@ public sealed class AgentWorkerTests
         await kit.StartWorkerAsync();
         var submitted = await kit.Tasks.SubmitAsync(Owner, RuntimeKit.Demo(options: new { tokens = 60, tokenIntervalMs = 20, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false })).DefaultTimeout();
         var collecting = kit.CollectAsync(submitted.TaskId);
-        await Task.Delay(250);
+        await kit.WaitForEventAsync(submitted.TaskId, EventKinds.TextDelta);
         var sent = await kit.Threads.SendMessageAsync(Owner, submitted.ThreadId, "Actually, go to Rome instead", MessagePolicies.Inject).DefaultTimeout();
         Assert.Equal("injected", sent.Outcome);
         Assert.Equal(submitted.TaskId, sent.TaskId);
