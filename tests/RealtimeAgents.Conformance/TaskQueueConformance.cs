@@ -25,6 +25,41 @@ public abstract class TaskQueueConformance
     }
 
     [Fact]
+    public async Task BatchDequeue_TakesAtMostMax_InEnqueueOrder_AndTheRestStaysQueued()
+    {
+        var queue = await CreateQueueAsync(new TaskQueueOptions());
+        foreach (var id in new[] { "a", "b", "c", "d", "e" }) await queue.EnqueueAsync(id).AsTask().DefaultTimeout();
+        var batch = await queue.DequeueAsync("w1", 3, Short).AsTask().DefaultTimeout();
+        Assert.Equal(["a", "b", "c"], batch.Select(l => l.TaskId));
+        Assert.All(batch, l => Assert.Equal(1, l.Attempt));
+        var rest = await queue.DequeueAsync("w2", 10, Short).AsTask().DefaultTimeout();
+        Assert.Equal(["d", "e"], rest.Select(l => l.TaskId));
+        Assert.Empty(await queue.DequeueAsync("w3", 10, Short).AsTask().DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task BatchDequeue_ReclaimsExpiredLeasesBeforeNewEntries()
+    {
+        var queue = await CreateQueueAsync(new TaskQueueOptions { VisibilityTimeout = TimeSpan.FromMilliseconds(300) });
+        await queue.EnqueueAsync("old").AsTask().DefaultTimeout();
+        Assert.Equal("old", (await queue.DequeueAsync("dies", Short).AsTask().DefaultTimeout())?.TaskId);
+        await queue.EnqueueAsync("new").AsTask().DefaultTimeout();
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        var batch = await queue.DequeueAsync("survivor", 5, Short).AsTask().DefaultTimeout();
+        Assert.Equal(["old", "new"], batch.Select(l => l.TaskId));
+        Assert.Equal([2, 1], batch.Select(l => l.Attempt));
+    }
+
+    [Fact]
+    public async Task BatchDequeue_WithMaxBelowOne_IsRefused()
+    {
+        var queue = await CreateQueueAsync(new TaskQueueOptions());
+        await queue.EnqueueAsync("a").AsTask().DefaultTimeout();
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => queue.DequeueAsync("w1", 0, Short).AsTask()).DefaultTimeout();
+        Assert.Equal("a", (await queue.DequeueAsync("w1", Short).AsTask().DefaultTimeout())?.TaskId);
+    }
+
+    [Fact]
     public async Task Dequeue_OnEmptyQueue_ReturnsNullAfterWaiting()
     {
         var queue = await CreateQueueAsync(new TaskQueueOptions());

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RealtimeAgents.Core.InMemory;
 using RealtimeAgents.Conformance;
 using RealtimeAgents.Contracts;
 using RealtimeAgents.Testing;
@@ -189,4 +191,26 @@ public sealed class AgentWorkerTests
         Assert.Contains("tokens", ex.Message, StringComparison.Ordinal);
         Assert.Equal(0, ((Core.InMemory.InMemoryEventLog)kit.Get<IEventLog>()).StreamCount);
     }
+
+    [Fact]
+    public async Task ABacklogLargerThanTheSlots_IsTakenInBatches_NeverBeyondTheSlots()
+    {
+        var queue = new LeaseCountingQueue(new InMemoryTaskQueue(Microsoft.Extensions.Options.Options.Create(new TaskQueueOptions())));
+        await using var kit = new RuntimeKit(s => s.AddSingleton<ITaskQueue>(queue));
+        var fast = new { tokens = 3, tokenIntervalMs = 30, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
+        var submitted = new List<SubmitTaskResult>();
+        for (int i = 0; i < 18; i++) submitted.Add(await kit.Tasks.SubmitAsync(Owner, RuntimeKit.Demo(options: fast)).DefaultTimeout());
+
+        await kit.StartWorkerAsync(o => o.Concurrency = 6);
+        foreach (var t in submitted)
+        {
+            var events = await kit.CollectAsync(t.TaskId);
+            Assert.Equal(EventKinds.TaskCompleted, events[^1].Kind);
+        }
+        // One lease per dequeue at first, then more while the queue hands over all that was asked.
+        Assert.True(queue.LargestBatch > 1, $"largest batch {queue.LargestBatch}");
+        Assert.True(queue.MostHeld <= 6, $"{queue.MostHeld} leases held at once by a worker of 6 slots");
+        Assert.Equal(18, queue.Dequeued);
+    }
+
 }

@@ -52,8 +52,8 @@ internal sealed class RenewCountingQueue(ITaskQueue inner) : ITaskQueue
 
     public ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default) => inner.EnqueueAsync(taskId, cancellationToken);
 
-    public ValueTask<TaskLease?> DequeueAsync(string consumer, TimeSpan maxWait, CancellationToken cancellationToken = default) =>
-        inner.DequeueAsync(consumer, maxWait, cancellationToken);
+    public ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default) =>
+        inner.DequeueAsync(consumer, max, maxWait, cancellationToken);
 
     public ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default)
     {
@@ -64,4 +64,44 @@ internal sealed class RenewCountingQueue(ITaskQueue inner) : ITaskQueue
     public ValueTask CompleteAsync(TaskLease lease, CancellationToken cancellationToken = default) => inner.CompleteAsync(lease, cancellationToken);
 
     public ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default) => inner.ReleaseAsync(lease, cancellationToken);
+}
+
+/// <summary>Counts the leases handed out, the largest batch and the most held (handed out, not yet completed or released) at once.</summary>
+internal sealed class LeaseCountingQueue(ITaskQueue inner) : ITaskQueue
+{
+    private readonly object _gate = new();
+    private int _held;
+
+    public int Dequeued { get; private set; }
+    public int LargestBatch { get; private set; }
+    public int MostHeld { get; private set; }
+
+    public ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default) => inner.EnqueueAsync(taskId, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        var leases = await inner.DequeueAsync(consumer, max, maxWait, cancellationToken);
+        lock (_gate)
+        {
+            Dequeued += leases.Count;
+            LargestBatch = Math.Max(LargestBatch, leases.Count);
+            _held += leases.Count;
+            MostHeld = Math.Max(MostHeld, _held);
+        }
+        return leases;
+    }
+
+    public ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default) => inner.RenewAsync(lease, cancellationToken);
+
+    public ValueTask CompleteAsync(TaskLease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_gate) _held--;
+        return inner.CompleteAsync(lease, cancellationToken);
+    }
+
+    public ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_gate) _held--;
+        return inner.ReleaseAsync(lease, cancellationToken);
+    }
 }

@@ -11,10 +11,13 @@ public interface ITaskQueue
     ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The next task for <paramref name="consumer"/>: an expired lease first (reclaimed), else a
-    /// new entry; waits up to <paramref name="maxWait"/> and returns null when there is none.
+    /// The next tasks for <paramref name="consumer"/>, at most <paramref name="max"/>: expired
+    /// leases first (reclaimed), then new entries in queue order; waits up to
+    /// <paramref name="maxWait"/> for at least one and returns none when there is none. A worker
+    /// asks for as many as it has free slots, so a busy queue is drained in batches rather than
+    /// one round trip per task.
     /// </summary>
-    ValueTask<TaskLease?> DequeueAsync(string consumer, TimeSpan maxWait, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default);
 
     /// <summary>Heartbeat: the holder is alive; pushes the lease's expiry out again.</summary>
     ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default);
@@ -26,3 +29,16 @@ public interface ITaskQueue
     ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default);
 }
 
+
+/// <summary>Conveniences over <see cref="ITaskQueue"/>.</summary>
+public static class TaskQueueExtensions
+{
+    /// <summary>The next task for <paramref name="consumer"/>, or null when none came within <paramref name="maxWait"/>.</summary>
+    public static async ValueTask<TaskLease?> DequeueAsync(this ITaskQueue queue, string consumer, TimeSpan maxWait,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        var leases = await queue.DequeueAsync(consumer, 1, maxWait, cancellationToken).ConfigureAwait(false);
+        return leases.Count > 0 ? leases[0] : null;
+    }
+}

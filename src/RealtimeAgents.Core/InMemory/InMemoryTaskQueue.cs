@@ -48,15 +48,22 @@ public sealed class InMemoryTaskQueue : ITaskQueue, Observability.ITaskQueueStat
     }
 
     /// <inheritdoc />
-    public async ValueTask<TaskLease?> DequeueAsync(string consumer, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         long deadline = _time.GetTimestamp() + (long)(maxWait.TotalSeconds * _time.TimestampFrequency);
         while (true)
         {
-            var lease = TryTake(consumer, out var nextExpiry);
-            if (lease is not null) return lease;
+            var leases = new List<TaskLease>();
+            TimeSpan? nextExpiry;
+            while (TryTake(consumer, out nextExpiry) is { } lease)
+            {
+                leases.Add(lease);
+                if (leases.Count == max) break;
+            }
+            if (leases.Count > 0) return leases;
             var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
-            if (left <= TimeSpan.Zero) return null;
+            if (left <= TimeSpan.Zero) return [];
             // Wake for a new entry, or when the earliest lease may have expired.
             var wait = nextExpiry is { } e && e < left ? e : left;
             await _signal.WaitAsync(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait,

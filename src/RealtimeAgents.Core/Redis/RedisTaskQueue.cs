@@ -52,8 +52,9 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<TaskLease?> DequeueAsync(string consumer, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         await EnsureGroupAsync().ConfigureAwait(false);
         await EnsureWakeSubscriptionAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -64,16 +65,17 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
                 // Take the signal before reading: a wake-up that arrives after an empty read
                 // completes this one, so it cannot slip between the read and the wait.
                 var signal = Volatile.Read(ref _wakeSignal).Task;
-                if (await TakeAsync(consumer).ConfigureAwait(false) is { } lease) return lease;
+                var leases = await TakeAsync(consumer, max).ConfigureAwait(false);
+                if (leases.Count > 0) return leases;
                 var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero) return null;
+                if (left <= TimeSpan.Zero) return [];
                 try
                 {
                     await signal.WaitAsync(left, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
-                    return null;
+                    return [];
                 }
             }
         }
@@ -82,12 +84,18 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
             // The queue was lost (a Redis without persistence restarted): make it again.
             _groupReady = false;
             await EnsureGroupAsync().ConfigureAwait(false);
-            return null;
+            return [];
         }
     }
 
-    private async Task<TaskLease?> TakeAsync(string consumer)
+    // An expired lease first (XAUTOCLAIM), then new entries (XREADGROUP) up to the rest of max: two
+    // round trips for a whole batch. The claim asks for one lease, as before batches: XAUTOCLAIM
+    // scans ten pending entries per lease asked for, and a scan of every running task's entry on
+    // each dequeue cost redis-server time that every other command waited for. An entry whose
+    // task field is gone (trimmed) is acknowledged and skipped.
+    private async Task<List<TaskLease>> TakeAsync(string consumer, int max)
     {
+        var leases = new List<TaskLease>();
         var claim = await _db.StreamAutoClaimAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, _visibilityMs, "0-0", 1)
             .ConfigureAwait(false);
         foreach (var entry in claim.ClaimedEntries)
@@ -100,16 +108,21 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
             var pending = await _db.StreamPendingMessagesAsync(_keys.Queue, RedisKeys.QueueGroup, 1, RedisValue.Null, entry.Id, entry.Id)
                 .ConfigureAwait(false);
             int deliveries = pending.Length > 0 ? pending[0].DeliveryCount : 2;
-            return new TaskLease((string)entry["task"]!, (string)entry.Id!, deliveries, consumer);
+            leases.Add(new TaskLease((string)entry["task"]!, (string)entry.Id!, deliveries, consumer));
         }
-        var fresh = await _db.StreamReadGroupAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, StreamPosition.NewMessages, 1)
+        if (leases.Count == max) return leases;
+        var fresh = await _db.StreamReadGroupAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, StreamPosition.NewMessages, max - leases.Count)
             .ConfigureAwait(false);
         foreach (var entry in fresh)
         {
-            if (entry["task"] is { IsNull: false } task) return new TaskLease((string)task!, (string)entry.Id!, 1, consumer);
+            if (entry["task"] is { IsNull: false } task)
+            {
+                leases.Add(new TaskLease((string)task!, (string)entry.Id!, 1, consumer));
+                continue;
+            }
             await _db.StreamAcknowledgeAsync(_keys.Queue, RedisKeys.QueueGroup, entry.Id).ConfigureAwait(false);
         }
-        return null;
+        return leases;
     }
 
     /// <inheritdoc />

@@ -31,6 +31,9 @@ public sealed class AgentWorker(
     // How long one dequeue waits for a task, how long to back off when the queue fails, and how
     // long shutdown waits for handed-back runs to write their hand-back.
     private static readonly TimeSpan DequeueWait = TimeSpan.FromSeconds(2);
+    // Leases asked for in one dequeue at most: a burst of submits is read in a few round trips,
+    // and no lease waits long in a batch before its run starts.
+    private const int MaxBatch = 64;
     private static readonly TimeSpan QueueRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan HandBackWait = TimeSpan.FromSeconds(10);
 
@@ -44,16 +47,23 @@ public sealed class AgentWorker(
     {
         using var slots = new SemaphoreSlim(_options.Concurrency, _options.Concurrency);
         var running = new HashSet<Task>();
+        int ask = 1;
         WorkerLog.Started(logger, _options.ConsumerName, _options.Concurrency);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken).ConfigureAwait(false);
-                TaskLease? lease;
+                // This loop is the only taker of slots, so the free ones stay free until it takes
+                // them. It asks for one lease; while the queue hands over all it asked for, it asks
+                // for twice as many next time (up to the free slots): a backlog is read in batches,
+                // a quiet queue one task at a time.
+                int want = Math.Min(ask, 1 + slots.CurrentCount);
+                IReadOnlyList<TaskLease> leases;
                 try
                 {
-                    lease = await queue.DequeueAsync(_options.ConsumerName, DequeueWait, stoppingToken).ConfigureAwait(false);
+                    leases = await queue.DequeueAsync(_options.ConsumerName, want, DequeueWait, stoppingToken).ConfigureAwait(false);
+                    ask = leases.Count == want ? Math.Min(want * 2, MaxBatch) : 1;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -62,14 +72,18 @@ public sealed class AgentWorker(
                     await Task.Delay(QueueRetryDelay, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
-                if (lease is null) { slots.Release(); continue; }
-                var run = RunLeaseAsync(lease);
-                lock (running) running.Add(run);
-                _ = run.ContinueWith(t =>
+                if (leases.Count == 0) { slots.Release(); continue; }
+                for (int i = 0; i < leases.Count; i++)
                 {
-                    slots.Release();
-                    lock (running) running.Remove(t);
-                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    if (i > 0 && !slots.Wait(0)) throw new InvalidOperationException("a worker slot was taken outside the dequeue loop");
+                    var run = RunLeaseAsync(leases[i]);
+                    lock (running) running.Add(run);
+                    _ = run.ContinueWith(t =>
+                    {
+                        slots.Release();
+                        lock (running) running.Remove(t);
+                    }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
