@@ -6,7 +6,8 @@ namespace RealtimeAgents.Core.Redis;
 /// <summary>
 /// The task queue as a Redis Stream with a consumer group. A dequeue first reclaims an entry
 /// whose holder has been silent past the visibility timeout (XAUTOCLAIM, which counts the
-/// delivery, so the attempt is XPENDING's delivery count), else reads a new one (XREADGROUP). A
+/// delivery, so the attempt is XPENDING's delivery count), then reads new ones (XREADGROUP) up to
+/// the number asked for. A
 /// heartbeat resets the entry's idle time only while the caller still holds it; completing
 /// acknowledges and deletes the entry; releasing marks it idle past the timeout so the next
 /// dequeue anywhere takes it.
