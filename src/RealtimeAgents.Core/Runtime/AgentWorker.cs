@@ -31,11 +31,11 @@ public sealed class AgentWorker(
     // How long one dequeue waits for a task, how long to back off when the queue fails, and how
     // long shutdown waits for handed-back runs to write their hand-back.
     private static readonly TimeSpan DequeueWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan QueueRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HandBackWait = TimeSpan.FromSeconds(10);
     // Leases asked for in one dequeue at most: a burst of submits is read in a few round trips,
     // and no lease waits long in a batch before its run starts.
     private const int MaxBatch = 64;
-    private static readonly TimeSpan QueueRetryDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan HandBackWait = TimeSpan.FromSeconds(10);
 
     private readonly WorkerOptions _options = workerOptions.Value;
     private readonly TimeSpan _heartbeat = queueOptions.Value.VisibilityTimeout / 3;
