@@ -11,11 +11,11 @@ public interface ITaskQueue
     ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The next tasks for <paramref name="consumer"/>, at most <paramref name="max"/>: expired
-    /// leases first (reclaimed), then new entries in queue order; waits up to
-    /// <paramref name="maxWait"/> for at least one and returns none when there is none. A worker
-    /// asks for as many as it has free slots, so a busy queue is drained in batches rather than
-    /// one round trip per task.
+    /// The next tasks for <paramref name="consumer"/>, at most <paramref name="max"/>: an expired
+    /// lease first (reclaimed; the Redis queue reclaims one per call), then new entries in queue
+    /// order; waits up to <paramref name="maxWait"/> for at least one and returns none when there
+    /// is none. A worker with free slots and a backlog asks for several, so a busy queue is
+    /// drained in batches rather than one round trip per task.
     /// </summary>
     ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default);
 
@@ -28,7 +28,6 @@ public interface ITaskQueue
     /// <summary>Give the task back unfinished (graceful shutdown): another worker takes it at once.</summary>
     ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default);
 }
-
 
 /// <summary>Conveniences over <see cref="ITaskQueue"/>.</summary>
 public static class TaskQueueExtensions

@@ -7,10 +7,9 @@ namespace RealtimeAgents.Core.Redis;
 /// The task queue as a Redis Stream with a consumer group. A dequeue first reclaims an entry
 /// whose holder has been silent past the visibility timeout (XAUTOCLAIM, which counts the
 /// delivery, so the attempt is XPENDING's delivery count), then reads new ones (XREADGROUP) up to
-/// the number asked for. A
-/// heartbeat resets the entry's idle time only while the caller still holds it; completing
-/// acknowledges and deletes the entry; releasing marks it idle past the timeout so the next
-/// dequeue anywhere takes it.
+/// the number asked for. A heartbeat resets the entry's idle time only while the caller still
+/// holds it; completing acknowledges and deletes the entry; releasing marks it idle past the
+/// timeout so the next dequeue anywhere takes it.
 /// </summary>
 /// <remarks>
 /// Waiting without blocking: StackExchange.Redis multiplexes every caller over one connection, so
@@ -90,10 +89,10 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
     }
 
     // An expired lease first (XAUTOCLAIM), then new entries (XREADGROUP) up to the rest of max: two
-    // round trips for a whole batch. The claim asks for one lease, as before batches: XAUTOCLAIM
-    // scans ten pending entries per lease asked for, and a scan of every running task's entry on
-    // each dequeue cost redis-server time that every other command waited for. An entry whose
-    // task field is gone (trimmed) is acknowledged and skipped.
+    // round trips for a whole batch. The claim asks for one lease: XAUTOCLAIM scans ten pending
+    // entries per lease asked for, and for a batch of 64 that is every running task's entry on
+    // each dequeue, looking for leases that rarely expire. An entry whose task field is gone
+    // (trimmed) is acknowledged and skipped.
     private async Task<List<TaskLease>> TakeAsync(string consumer, int max)
     {
         var leases = new List<TaskLease>();
