@@ -195,7 +195,7 @@ public sealed class AgentWorkerTests
     [Fact]
     public async Task ABacklogLargerThanTheSlots_IsTakenInBatches_NeverBeyondTheSlots()
     {
-        var queue = new LeaseCountingQueue(new InMemoryTaskQueue(Microsoft.Extensions.Options.Options.Create(new TaskQueueOptions())));
+        var queue = new CountingQueue(new InMemoryTaskQueue(Microsoft.Extensions.Options.Options.Create(new TaskQueueOptions())));
         await using var kit = new RuntimeKit(s => s.AddSingleton<ITaskQueue>(queue));
         var fast = new { tokens = 3, tokenIntervalMs = 30, firstTokenDelayMs = 0, toolCalls = 0, reasoning = false };
         var submitted = new List<SubmitTaskResult>();

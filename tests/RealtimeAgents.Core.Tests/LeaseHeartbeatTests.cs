@@ -13,7 +13,7 @@ public sealed class LeaseHeartbeatTests
     [Fact]
     public async Task AnAttemptFencedOutByItsRetry_StopsRenewingItsLease()
     {
-        var queue = new RenewCountingQueue(new InMemoryTaskQueue(Options.Create(new TaskQueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) })));
+        var queue = new CountingQueue(new InMemoryTaskQueue(Options.Create(new TaskQueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) })));
         await using var kit = new RuntimeKit(s => s.AddSingleton<ITaskQueue>(queue));
         var submitted = await kit.Tasks.SubmitAsync(Caller.User("alice"), new SubmitTaskRequest { Agent = "endless", Input = "x" }).DefaultTimeout();
         var lease = (await queue.DequeueAsync("slow-worker", TimeSpan.FromSeconds(1)).AsTask().DefaultTimeout())!;
@@ -40,68 +40,5 @@ public sealed class LeaseHeartbeatTests
             Assert.True(DateTime.UtcNow < deadline, "timed out waiting");
             await Task.Delay(20);
         }
-    }
-}
-
-/// <summary>Counts lease renewals.</summary>
-internal sealed class RenewCountingQueue(ITaskQueue inner) : ITaskQueue
-{
-    private int _renewals;
-
-    public int Renewals => Volatile.Read(ref _renewals);
-
-    public ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default) => inner.EnqueueAsync(taskId, cancellationToken);
-
-    public ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default) =>
-        inner.DequeueAsync(consumer, max, maxWait, cancellationToken);
-
-    public ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default)
-    {
-        Interlocked.Increment(ref _renewals);
-        return inner.RenewAsync(lease, cancellationToken);
-    }
-
-    public ValueTask CompleteAsync(TaskLease lease, CancellationToken cancellationToken = default) => inner.CompleteAsync(lease, cancellationToken);
-
-    public ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default) => inner.ReleaseAsync(lease, cancellationToken);
-}
-
-/// <summary>Counts the leases handed out, the largest batch and the most held (handed out, not yet completed or released) at once.</summary>
-internal sealed class LeaseCountingQueue(ITaskQueue inner) : ITaskQueue
-{
-    private readonly object _gate = new();
-    private int _held;
-
-    public int Dequeued { get; private set; }
-    public int LargestBatch { get; private set; }
-    public int MostHeld { get; private set; }
-
-    public ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default) => inner.EnqueueAsync(taskId, cancellationToken);
-
-    public async ValueTask<IReadOnlyList<TaskLease>> DequeueAsync(string consumer, int max, TimeSpan maxWait, CancellationToken cancellationToken = default)
-    {
-        var leases = await inner.DequeueAsync(consumer, max, maxWait, cancellationToken);
-        lock (_gate)
-        {
-            Dequeued += leases.Count;
-            LargestBatch = Math.Max(LargestBatch, leases.Count);
-            _held += leases.Count;
-            MostHeld = Math.Max(MostHeld, _held);
-        }
-        return leases;
-    }
-
-    public ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default) => inner.RenewAsync(lease, cancellationToken);
-
-    public ValueTask CompleteAsync(TaskLease lease, CancellationToken cancellationToken = default)
-    {
-        lock (_gate) _held--;
-        return inner.CompleteAsync(lease, cancellationToken);
-    }
-
-    public ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default)
-    {
-        lock (_gate) _held--;
-        return inner.ReleaseAsync(lease, cancellationToken);
     }
 }

@@ -28,16 +28,3 @@ public interface ITaskQueue
     /// <summary>Give the task back unfinished (graceful shutdown): another worker takes it at once.</summary>
     ValueTask ReleaseAsync(TaskLease lease, CancellationToken cancellationToken = default);
 }
-
-/// <summary>Conveniences over <see cref="ITaskQueue"/>.</summary>
-public static class TaskQueueExtensions
-{
-    /// <summary>The next task for <paramref name="consumer"/>, or null when none came within <paramref name="maxWait"/>.</summary>
-    public static async ValueTask<TaskLease?> DequeueAsync(this ITaskQueue queue, string consumer, TimeSpan maxWait,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(queue);
-        var leases = await queue.DequeueAsync(consumer, 1, maxWait, cancellationToken).ConfigureAwait(false);
-        return leases.Count > 0 ? leases[0] : null;
-    }
-}
