@@ -23,7 +23,7 @@ public sealed class RedisControlChannel(IConnectionMultiplexer redis, RedisKeys 
     public async ValueTask SendAsync(string taskId, ControlMessage message, CancellationToken cancellationToken = default)
     {
         string json = JsonSerializer.Serialize(message, CoreJsonContext.Default.ControlMessage);
-        await _db.ScriptEvaluateAsync(RedisScripts.SendControl, [keys.Control(taskId)],
+        await RedisScripts.SendControl.EvaluateAsync(_db, [keys.Control(taskId)],
             [keys.ControlChannel(taskId), json, MaxKept, KeptTtlMs]).ConfigureAwait(false);
     }
 

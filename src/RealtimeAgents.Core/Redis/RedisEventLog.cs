@@ -57,7 +57,7 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
         RedisKey[] keys = [_keys.Events(taskId), _keys.EventsMeta(taskId)];
         // The token lets a retry after a dropped connection return the first try's result
         // instead of appending the event twice.
-        var reply = (RedisResult[])(await RedisRetry.RunAsync(() => _db.ScriptEvaluateAsync(RedisScripts.AppendEvent, keys,
+        var reply = (RedisResult[])(await RedisRetry.RunAsync(() => RedisScripts.AppendEvent.EvaluateAsync(_db, keys,
             [_keys.LiveChannel(taskId), taskId, threadId, kind, json, tsText, attempt, _maxLength,
                 terminal ? "1" : "0", _ttlMs, token, _seenSeq.GetValueOrDefault(taskId)]), cancellationToken).ConfigureAwait(false))!;
         long seq = (long)reply[0];
@@ -101,7 +101,7 @@ public sealed partial class RedisEventLog : IEventLog, IDisposable
     /// <inheritdoc />
     public async ValueTask<EventStreamInfo?> GetInfoAsync(string taskId, CancellationToken cancellationToken = default)
     {
-        var result = await _db.ScriptEvaluateAsync(RedisScripts.StreamInfo, [_keys.Events(taskId), _keys.EventsMeta(taskId)])
+        var result = await RedisScripts.StreamInfo.EvaluateAsync(_db, [_keys.Events(taskId), _keys.EventsMeta(taskId)])
             .ConfigureAwait(false);
         if (result.IsNull || result.Resp2Type != ResultType.Array) return null; // Lua false arrives as nil
         var reply = (RedisResult[])result!;

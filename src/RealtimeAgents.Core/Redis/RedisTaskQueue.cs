@@ -48,7 +48,7 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
     public async ValueTask EnqueueAsync(string taskId, CancellationToken cancellationToken = default)
     {
         await EnsureGroupAsync().ConfigureAwait(false);
-        await _db.ScriptEvaluateAsync(RedisScripts.Enqueue, [_keys.Queue], [_keys.QueueWake, taskId]).ConfigureAwait(false);
+        await RedisScripts.Enqueue.EvaluateAsync(_db, [_keys.Queue], [_keys.QueueWake, taskId]).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -127,7 +127,7 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
 
     /// <inheritdoc />
     public async ValueTask RenewAsync(TaskLease lease, CancellationToken cancellationToken = default) =>
-        await _db.ScriptEvaluateAsync(RedisScripts.RenewLease, [_keys.Queue], [RedisKeys.QueueGroup, lease.LeaseId, lease.Consumer])
+        await RedisScripts.RenewLease.EvaluateAsync(_db, [_keys.Queue], [RedisKeys.QueueGroup, lease.LeaseId, lease.Consumer])
             .ConfigureAwait(false);
 
     /// <inheritdoc />

@@ -47,7 +47,7 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
             await Task.WhenAll(threadExists, written.ExecuteAsync()).ConfigureAwait(false);
             bool newThread = !threadExists.Result;
 
-            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(RedisScripts.ReserveTask,
+            var reply = (RedisResult[])(await RedisScripts.ReserveTask.EvaluateAsync(_db,
                 [idempotencyKey, keys.OwnerActiveTasks(ownerHash), keys.OwnerThreads(ownerHash)],
                 [task.TaskId, task.ThreadId, newThread ? "1" : "0", _threadTtlMs, _idempotencyTtlMs,
                     limits.MaxActiveTasks, limits.MaxThreads, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
@@ -55,7 +55,7 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
             long outcome = (long)reply[0];
             if (outcome == 1)
             {
-                await _db.ScriptEvaluateAsync(RedisScripts.AddToThread, [keys.Thread(task.ThreadId), keys.ThreadTasks(task.ThreadId)],
+                await RedisScripts.AddToThread.EvaluateAsync(_db, [keys.Thread(task.ThreadId), keys.ThreadTasks(task.ThreadId)],
                     [task.TaskId, task.Owner, task.Agent, SharesJson(task.Shares), _threadTtlMs]).ConfigureAwait(false);
                 return new TaskCreation(task, Created: true);
             }
@@ -110,7 +110,7 @@ public sealed class RedisTaskStore(IConnectionMultiplexer redis, RedisKeys keys,
         if (update.Attempt is { } attempt) { args.Add("attempt"); args.Add(attempt); }
         if (update.StartedAt is { } started) { args.Add("startedAt"); args.Add(started); }
         if (update.EndedAt is { } endedAt) { args.Add("endedAt"); args.Add(endedAt); }
-        var result = await RedisRetry.RunAsync(() => _db.ScriptEvaluateAsync(RedisScripts.UpdateTask, [keys.Task(taskId)], [.. args]),
+        var result = await RedisRetry.RunAsync(() => RedisScripts.UpdateTask.EvaluateAsync(_db, [keys.Task(taskId)], [.. args]),
             cancellationToken).ConfigureAwait(false);
         if (result.IsNull || result.Length == 0) return null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
