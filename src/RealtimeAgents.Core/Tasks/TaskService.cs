@@ -171,10 +171,13 @@ public sealed partial class TaskService(
         var queued = new StatusData(pending ? StatusPhases.Waiting : StatusPhases.Queued, pending ? "waiting for the running task" : null);
         await log.AppendAsync(record.TaskId, threadId, EventKinds.Status, queued, ContractsJsonContext.Default.StatusData, Clock.UnixMs(), 0, ct)
             .ConfigureAwait(false);
-        if (!pending) await queue.EnqueueAsync(record.TaskId, ct).ConfigureAwait(false);
-        LogSubmitted(logger, record.TaskId, agent, threadId);
+        // The queue and the thread's watchers are told at once: neither needs the other, and the
+        // caller's answer waits for one round trip instead of two or three.
         var notice = record.ToNotice();
-        foreach (var notifier in notifiers) await notifier.TaskCreatedAsync(notice, ct).ConfigureAwait(false);
+        var told = new List<Task>(2) { pending ? Task.CompletedTask : queue.EnqueueAsync(record.TaskId, ct).AsTask() };
+        foreach (var notifier in notifiers) told.Add(notifier.TaskCreatedAsync(notice, ct).AsTask());
+        await Task.WhenAll(told).ConfigureAwait(false);
+        LogSubmitted(logger, record.TaskId, agent, threadId);
         return record;
     }
 

@@ -158,10 +158,14 @@ public sealed class ThreadNotices(IControlChannel control) : ITaskNotifier
     public async ValueTask TaskCreatedAsync(ThreadTaskNotice notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        await control.SendAsync(notice.ThreadId, new ControlMessage(Ids.NewMessageId(), NoticeType, Text: notice.TaskId), cancellationToken)
-            .ConfigureAwait(false);
         // Watchers listen live, and one that starts later reads the thread first, so nothing
-        // needs to be kept per thread.
-        await control.ForgetAsync(notice.ThreadId, cancellationToken).ConfigureAwait(false);
+        // needs to be kept per thread: the forget goes out right behind the send, one round trip
+        // for both (same key, so the same server and connection, in order). Were the send retried
+        // after the forget, the notice would stay kept until its TTL; a watcher that starts
+        // meanwhile skips it, as it skips every task it already read from the thread.
+        var sent = control.SendAsync(notice.ThreadId, new ControlMessage(Ids.NewMessageId(), NoticeType, Text: notice.TaskId),
+            cancellationToken).AsTask();
+        var forgotten = control.ForgetAsync(notice.ThreadId, cancellationToken).AsTask();
+        await Task.WhenAll(sent, forgotten).ConfigureAwait(false);
     }
 }
