@@ -51,6 +51,21 @@ public abstract class TaskQueueConformance
     }
 
     [Fact]
+    public async Task SingleDequeue_WithAnExpiredLeaseAndANewEntry_HandsOutBoth_OneAtATime()
+    {
+        var queue = await CreateQueueAsync(new TaskQueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
+        await queue.EnqueueAsync("old").AsTask().DefaultTimeout();
+        Assert.Equal("old", (await queue.DequeueAsync("dies", Short).AsTask().DefaultTimeout())?.TaskId);
+        await queue.EnqueueAsync("new").AsTask().DefaultTimeout();
+        await Task.Delay(TimeSpan.FromMilliseconds(1300));
+        var first = await queue.DequeueAsync("survivor", 1, Short).AsTask().DefaultTimeout();
+        Assert.Equal(["old"], first.Select(l => l.TaskId));
+        // The new entry is not lost behind the reclaimed one: the next dequeue has it.
+        var second = await queue.DequeueAsync("survivor", 1, Short).AsTask().DefaultTimeout();
+        Assert.Equal(["new"], second.Select(l => l.TaskId));
+    }
+
+    [Fact]
     public async Task BatchDequeue_WithMaxBelowOne_IsRefused()
     {
         var queue = await CreateQueueAsync(new TaskQueueOptions());

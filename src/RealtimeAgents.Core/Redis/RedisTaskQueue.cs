@@ -88,17 +88,20 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
         }
     }
 
-    // An expired lease first (XAUTOCLAIM), then new entries (XREADGROUP) up to the rest of max: two
-    // round trips for a whole batch. The claim asks for one lease: XAUTOCLAIM scans ten pending
-    // entries per lease asked for, and for a batch of 64 that is every running task's entry on
-    // each dequeue, looking for leases that rarely expire. An entry whose task field is gone
-    // (trimmed) is acknowledged and skipped.
+    // An expired lease first (XAUTOCLAIM), then new entries (XREADGROUP) up to the rest of max.
+    // Both go out together, one round trip for a whole batch: the read asks for max, and in the
+    // rare case that the claim found a lease too, the surplus new entry is handed back at once
+    // (as at shutdown: it counts as a delivery) for the next dequeue of any worker. The claim
+    // asks for one lease: XAUTOCLAIM scans ten pending entries per lease asked for, and for a
+    // batch of 64 that is every running task's entry on each dequeue, looking for leases that
+    // rarely expire. An entry whose task field is gone (trimmed) is acknowledged and skipped.
     private async Task<List<TaskLease>> TakeAsync(string consumer, int max)
     {
+        var claiming = _db.StreamAutoClaimAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, _visibilityMs, "0-0", 1);
+        var reading = _db.StreamReadGroupAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, StreamPosition.NewMessages, max);
+        await Task.WhenAll(claiming, reading).ConfigureAwait(false);
         var leases = new List<TaskLease>();
-        var claim = await _db.StreamAutoClaimAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, _visibilityMs, "0-0", 1)
-            .ConfigureAwait(false);
-        foreach (var entry in claim.ClaimedEntries)
+        foreach (var entry in claiming.Result.ClaimedEntries)
         {
             if (entry.IsNull || entry["task"] is { IsNull: true })
             {
@@ -110,17 +113,16 @@ public sealed class RedisTaskQueue : ITaskQueue, IDisposable
             int deliveries = pending.Length > 0 ? pending[0].DeliveryCount : 2;
             leases.Add(new TaskLease((string)entry["task"]!, (string)entry.Id!, deliveries, consumer));
         }
-        if (leases.Count == max) return leases;
-        var fresh = await _db.StreamReadGroupAsync(_keys.Queue, RedisKeys.QueueGroup, consumer, StreamPosition.NewMessages, max - leases.Count)
-            .ConfigureAwait(false);
-        foreach (var entry in fresh)
+        foreach (var entry in reading.Result)
         {
-            if (entry["task"] is { IsNull: false } task)
+            if (entry["task"] is not { IsNull: false } task)
             {
-                leases.Add(new TaskLease((string)task!, (string)entry.Id!, 1, consumer));
+                await _db.StreamAcknowledgeAsync(_keys.Queue, RedisKeys.QueueGroup, entry.Id).ConfigureAwait(false);
                 continue;
             }
-            await _db.StreamAcknowledgeAsync(_keys.Queue, RedisKeys.QueueGroup, entry.Id).ConfigureAwait(false);
+            var lease = new TaskLease((string)task!, (string)entry.Id!, 1, consumer);
+            if (leases.Count < max) leases.Add(lease);
+            else await ReleaseAsync(lease).ConfigureAwait(false);
         }
         return leases;
     }
