@@ -37,14 +37,21 @@ public abstract class TaskQueueConformance
         Assert.Empty(await queue.DequeueAsync("w3", 10, Short).AsTask().DefaultTimeout());
     }
 
-    [Fact]
-    public async Task BatchDequeue_ReclaimsExpiredLeasesBeforeNewEntries()
+    // "old" was leased by a worker that died (its lease has expired); "new" waits in the queue.
+    private async Task<ITaskQueue> ExpiredLeaseAndNewEntryAsync(TimeSpan visibility)
     {
-        var queue = await CreateQueueAsync(new TaskQueueOptions { VisibilityTimeout = TimeSpan.FromMilliseconds(300) });
+        var queue = await CreateQueueAsync(new TaskQueueOptions { VisibilityTimeout = visibility });
         await queue.EnqueueAsync("old").AsTask().DefaultTimeout();
         Assert.Equal("old", (await queue.DequeueAsync("dies", Short).AsTask().DefaultTimeout())?.TaskId);
         await queue.EnqueueAsync("new").AsTask().DefaultTimeout();
-        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        await Task.Delay(visibility + TimeSpan.FromMilliseconds(300));
+        return queue;
+    }
+
+    [Fact]
+    public async Task BatchDequeue_ReclaimsExpiredLeasesBeforeNewEntries()
+    {
+        var queue = await ExpiredLeaseAndNewEntryAsync(TimeSpan.FromMilliseconds(300));
         var batch = await queue.DequeueAsync("survivor", 5, Short).AsTask().DefaultTimeout();
         Assert.Equal(["old", "new"], batch.Select(l => l.TaskId));
         Assert.Equal([2, 1], batch.Select(l => l.Attempt));
@@ -53,11 +60,8 @@ public abstract class TaskQueueConformance
     [Fact]
     public async Task SingleDequeue_WithAnExpiredLeaseAndANewEntry_HandsOutBoth_OneAtATime()
     {
-        var queue = await CreateQueueAsync(new TaskQueueOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
-        await queue.EnqueueAsync("old").AsTask().DefaultTimeout();
-        Assert.Equal("old", (await queue.DequeueAsync("dies", Short).AsTask().DefaultTimeout())?.TaskId);
-        await queue.EnqueueAsync("new").AsTask().DefaultTimeout();
-        await Task.Delay(TimeSpan.FromMilliseconds(1300));
+        // A visibility long enough that the reclaimed lease cannot expire again between the two dequeues.
+        var queue = await ExpiredLeaseAndNewEntryAsync(TimeSpan.FromSeconds(1));
         var first = await queue.DequeueAsync("survivor", 1, Short).AsTask().DefaultTimeout();
         Assert.Equal(["old"], first.Select(l => l.TaskId));
         // The new entry is not lost behind the reclaimed one: the next dequeue has it.
