@@ -60,17 +60,11 @@ internal sealed class RuntimeKit : IAsyncDisposable
     /// Waits until the task's log holds an event of <paramref name="kind"/>: the test acts on a
     /// task that is known to be at that point, not on one a fixed delay hopes is there.
     /// </summary>
-    public async Task WaitForEventAsync(string taskId, string kind, int timeoutMs = 15_000)
+    public Task WaitForEventAsync(string taskId, string kind, int timeoutMs = 15_000)
     {
         var log = Get<IEventLog>();
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (true)
-        {
-            var events = await log.ReadAsync(taskId, StreamId.Zero, 10_000).AsTask().DefaultTimeout();
-            if (events.Any(e => e.Kind == kind)) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no {kind} event in task {taskId} after {timeoutMs} ms");
-            await Task.Delay(10);
-        }
+        return Eventually.TrueAsync(async () => (await log.ReadAsync(taskId, StreamId.Zero, 10_000)).Any(e => e.Kind == kind),
+            timeoutMs, $"no {kind} event in task {taskId}");
     }
 
     /// <summary>Subscribes from the start and collects through the terminal event.</summary>

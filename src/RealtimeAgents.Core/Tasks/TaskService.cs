@@ -174,8 +174,8 @@ public sealed partial class TaskService(
         // The queue and the thread's watchers are told at once: neither needs the other, and the
         // caller's answer waits for one round trip instead of two or three.
         var notice = record.ToNotice();
-        var told = new List<Task>(2) { pending ? Task.CompletedTask : queue.EnqueueAsync(record.TaskId, ct).AsTask() };
-        foreach (var notifier in notifiers) told.Add(notifier.TaskCreatedAsync(notice, ct).AsTask());
+        var told = notifiers.Select(n => n.TaskCreatedAsync(notice, ct).AsTask()).ToList();
+        if (!pending) told.Add(queue.EnqueueAsync(record.TaskId, ct).AsTask());
         await Task.WhenAll(told).ConfigureAwait(false);
         LogSubmitted(logger, record.TaskId, agent, threadId);
         return record;
